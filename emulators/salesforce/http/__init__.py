@@ -1,0 +1,1 @@
+"""The wire: Starlette routes translating HTTP to org operations and back."""

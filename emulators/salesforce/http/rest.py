@@ -1,0 +1,368 @@
+"""REST resources under /services/data: versions, limits, query, sObjects, collections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..describe import field_describe, object_summary
+from ..exceptions import SalesforceError, not_found
+from ..ids import is_valid_id
+from ..org import CallContext, Org
+from .common import SUPPORTED_VERSIONS, Emulator, Outcome, json_response, parse_json_body, run_rest
+
+_RELEASES = {59: "Winter '24", 60: "Spring '24", 61: "Summer '24", 62: "Winter '25", 63: "Spring '25", 64: "Summer '25", 65: "Winter '26", 66: "Spring '26"}
+
+
+def _release(version: str) -> str:
+    major = int(float(version))
+    if major in _RELEASES:
+        return _RELEASES[major]
+    season = ("Spring", "Summer", "Winter")[(major - 59) % 3]
+    year = 24 + (major - 59 + 1) // 3 if major >= 59 else 24 - (59 - major + 2) // 3
+    return f"{season} '{year:02d}"
+
+
+def versions(emu: Emulator, request: Request) -> Response:
+    body = [{"label": _release(v), "url": f"/services/data/v{v}", "version": v} for v in SUPPORTED_VERSIONS]
+    return json_response(emu.org, 200, body)
+
+
+def resources(emu: Emulator, request: Request, version: str) -> Response:
+    base = f"/services/data/v{version}"
+    names = ["tooling", "metadata", "eclair", "folders", "prechatForms", "chatter", "tabs", "appMenu", "quickActions", "queryAll", "commerce", "wave", "iot", "analytics", "search", "identity", "composite", "parameterizedSearch", "fingerprint", "theme", "nouns", "event", "serviceTemplates", "recent", "connect", "licensing", "limits", "process", "dedupe", "async-queries", "query", "match", "emailConnect", "compactLayouts", "knowledgeManagement", "sobjects", "actions", "support"]
+    body = {n: f"{base}/{n}" for n in names}
+    body["identity"] = f"https://{emu.org.my_domain}/id/{emu.org.org_id}/"
+    return run_rest(emu, request, version, lambda ctx: Outcome(200, body))
+
+
+def limits(emu: Emulator, request: Request, version: str) -> Response:
+    def handle(ctx: CallContext) -> Outcome:
+        if not (ctx.access.has("ViewSetup") or ctx.access.view_all_data):
+            raise SalesforceError(403, "INSUFFICIENT_ACCESS", "The user does not have permission to view limits. Requires View Setup and Configuration.")
+        org = emu.org
+        used, per_app = org.api_counter.snapshot(org.clock.now().date())
+        daily: dict[str, Any] = {"Max": org.daily_api_limit, "Remaining": max(0, org.daily_api_limit - used)}
+        for app in sorted(org.apps.values(), key=lambda a: a.label):
+            daily[app.label] = {"Max": 0, "Remaining": 0}
+        for name, n in per_app.items():
+            daily[name] = {"Max": 0, "Remaining": 0, "Used": n} if False else {"Max": 0, "Remaining": 0}
+        perm_sets = sum(1 for p in org.table("PermissionSet").values() if not p.get("IsOwnedByProfile"))
+        body = {
+            "ActiveScratchOrgs": {"Max": 0, "Remaining": 0},
+            "ConcurrentAsyncGetReportInstances": {"Max": 200, "Remaining": 200},
+            "DailyApiRequests": daily,
+            "DailyAsyncApexExecutions": {"Max": 250000, "Remaining": 250000},
+            "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
+            "DailyBulkV2QueryFileStorageMB": {"Max": 976562, "Remaining": 976562},
+            "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
+            "DataStorageMB": {"Max": 5120, "Remaining": 5000},
+            "FileStorageMB": {"Max": 5120, "Remaining": 5100},
+            "HourlyODataCallout": {"Max": 20000, "Remaining": 20000},
+            "PermissionSets": {"Max": 1500, "Remaining": 1500 - perm_sets, "CreateCustom": {"Max": 1000, "Remaining": 1000 - perm_sets}},
+            "SingleEmail": {"Max": 5000, "Remaining": 5000},
+        }
+        return Outcome(200, body, operation="limits")
+
+    return run_rest(emu, request, version, handle)
+
+
+def query(emu: Emulator, request: Request, version: str, *, include_deleted: bool) -> Response:
+    soql = request.query_params.get("q")
+    batch = _batch_size(request)
+
+    def handle(ctx: CallContext) -> Outcome:
+        if not soql:
+            raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified")
+        result = emu.org.query(ctx, soql, include_deleted=include_deleted, batch_size=batch)
+        entity = _from_object(soql)
+        return Outcome(200, result, entity=entity, operation="queryAll" if include_deleted else "query", query=soql, rows=len(result["records"]))
+
+    return run_rest(emu, request, version, handle, operation="queryAll" if include_deleted else "query", entity=_from_object(soql or ""))
+
+
+def query_more(emu: Emulator, request: Request, version: str, locator: str) -> Response:
+    def handle(ctx: CallContext) -> Outcome:
+        result = emu.org.query_more(ctx, locator)
+        return Outcome(200, result, operation="queryMore", rows=len(result["records"]))
+
+    return run_rest(emu, request, version, handle, operation="queryMore")
+
+
+def _batch_size(request: Request) -> int:
+    opts = request.headers.get("sforce-query-options", "")
+    for part in opts.split(","):
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == "batchsize" and value.strip().isdigit():
+            return int(value)
+    return 2000
+
+
+def _from_object(soql: str) -> str | None:
+    words = soql.replace("(", " ( ").replace(")", " ) ").split()
+    depth = 0
+    for i, w in enumerate(words):
+        if w == "(":
+            depth += 1
+        elif w == ")":
+            depth -= 1
+        elif depth == 0 and w.lower() == "from" and i + 1 < len(words):
+            return words[i + 1]
+    return None
+
+
+def describe_global(emu: Emulator, request: Request, version: str) -> Response:
+    def handle(ctx: CallContext) -> Outcome:
+        org = emu.org
+        sobjects = [
+            object_summary(obj, ctx.access, version, can_write=_can_write(org, ctx, obj.name))
+            for obj in org.schema
+            if org.object_visible(ctx.access, obj)
+        ]
+        return Outcome(200, {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects}, operation="describeGlobal")
+
+    return run_rest(emu, request, version, handle, operation="describeGlobal")
+
+
+def _can_write(org: Org, ctx: CallContext, object_name: str) -> dict[str, bool]:
+    obj = org.schema.get(object_name)
+    assert obj is not None
+    if obj.setup:
+        w = org._can_write_setup(ctx.access, obj)
+        return {"create": w and obj.createable, "update": w and obj.updateable, "delete": w and obj.deletable}
+    acc = ctx.access.object(obj.name)
+    return {"create": acc.create and obj.createable, "update": acc.edit and obj.updateable, "delete": acc.delete and obj.deletable}
+
+
+def sobject_basic(emu: Emulator, request: Request, version: str, name: str) -> Response:
+    def handle(ctx: CallContext) -> Outcome:
+        obj = emu.org.visible_object(ctx, name)
+        summary = object_summary(obj, ctx.access, version, can_write=_can_write(emu.org, ctx, obj.name))
+        return Outcome(200, {"objectDescribe": summary, "recentItems": []}, entity=obj.name, operation="describe")
+
+    return run_rest(emu, request, version, handle, entity=name, operation="describe")
+
+
+def sobject_describe(emu: Emulator, request: Request, version: str, name: str) -> Response:
+    def handle(ctx: CallContext) -> Outcome:
+        org = emu.org
+        obj = org.visible_object(ctx, name)
+        can = _can_write(org, ctx, obj.name)
+        body = object_summary(obj, ctx.access, version, can_write=can)
+        fields = []
+        for fdef in obj.fields.values():
+            if not org.field_visible(ctx.access, obj, fdef):
+                continue
+            editable = True
+            if obj.access == "crud" and fdef.permissionable:
+                editable = ctx.access.field(obj.name, fdef.name)[1]
+            fields.append(field_describe(fdef, createable=fdef.createable and editable and can["create"], updateable=fdef.updateable and editable and can["update"]))
+        children = [
+            {
+                "cascadeDelete": rel.cascade_delete,
+                "childSObject": rel.child_object,
+                "deprecatedAndHidden": False,
+                "field": rel.field,
+                "junctionIdListNames": [],
+                "junctionReferenceTo": [],
+                "relationshipName": rel.relationship_name,
+                "restrictedDelete": False,
+            }
+            for rel in org.schema.child_relationships(obj.name)
+        ]
+        body.update(
+            {
+                "actionOverrides": [],
+                "childRelationships": children,
+                "compactLayoutable": not obj.setup,
+                "defaultImplementation": None,
+                "extendedBy": None,
+                "extendsInterfaces": None,
+                "fields": fields,
+                "implementedBy": None,
+                "implementsInterfaces": None,
+                "listviewable": None,
+                "lookupLayoutable": None,
+                "namedLayoutInfos": [],
+                "networkScopeFieldName": None,
+                "recordTypeInfos": [],
+                "searchLayoutable": not obj.setup,
+                "supportedScopes": [{"label": "All " + obj.label_plural, "name": "everything"}],
+            }
+        )
+        return Outcome(200, body, entity=obj.name, operation="describe")
+
+    return run_rest(emu, request, version, handle, entity=name, operation="describe")
+
+
+def create(emu: Emulator, request: Request, version: str, name: str, raw: bytes) -> Response:
+    def handle(ctx: CallContext) -> Outcome:
+        data = parse_json_body(raw)
+        if not isinstance(data, dict):
+            raise SalesforceError(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of sObject from START_ARRAY value [line:1, column:1]")
+        new_id = emu.org.create(ctx, name, data)
+        return Outcome(201, {"id": new_id, "success": True, "errors": []}, entity=_canonical(emu, name), operation="create")
+
+    return run_rest(emu, request, version, handle, entity=_canonical(emu, name), operation="create")
+
+
+def _canonical(emu: Emulator, name: str) -> str:
+    obj = emu.org.schema.get(name)
+    return obj.name if obj else name
+
+
+def record(emu: Emulator, request: Request, version: str, name: str, record_id: str, raw: bytes) -> Response:
+    method = request.method
+    entity = _canonical(emu, name)
+
+    def handle(ctx: CallContext) -> Outcome:
+        org = emu.org
+        if method == "GET":
+            fields_param = request.query_params.get("fields")
+            fields = [f.strip() for f in fields_param.split(",")] if fields_param else None
+            if not is_valid_id(record_id):
+                raise not_found()
+            return Outcome(200, org.retrieve(ctx, name, record_id, fields), entity=entity, operation="retrieve", rows=1)
+        if method == "PATCH":
+            data = parse_json_body(raw)
+            org.update(ctx, name, record_id, data)
+            return Outcome(204, None, entity=entity, operation="update", rows=1)
+        if method == "DELETE":
+            org.delete(ctx, name, record_id)
+            return Outcome(204, None, entity=entity, operation="delete", rows=1)
+        raise SalesforceError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are GET,PATCH,DELETE")
+
+    return run_rest(emu, request, version, handle, entity=entity, operation={"GET": "retrieve", "PATCH": "update", "DELETE": "delete"}.get(method, "other"))
+
+
+def record_sub(emu: Emulator, request: Request, version: str, name: str, first: str, second: str, raw: bytes) -> Response:
+    """/sobjects/X/{a}/{b}: a blob (GET Id/Field), a get or upsert by external id, or a password."""
+    method = request.method
+    entity = _canonical(emu, name)
+    org = emu.org
+
+    def handle(ctx: CallContext) -> Outcome:
+        obj = org.visible_object(ctx, name)
+        blob = obj.get_field(second) if is_valid_id(first) else None
+        if method == "GET" and blob is not None and blob.type == "base64":
+            if obj.name == "EventLogFile":
+                content = org.events.content(first if len(first) == 18 else first)
+                if content is None or not org.object_visible(ctx.access, obj):
+                    raise not_found()
+                return Outcome(200, None, entity=entity, operation="retrieve", raw=content, media_type="text/csv")
+            row = org.get(first)
+            if row is None or row.get(blob.name) is None:
+                raise not_found()
+            return Outcome(200, None, entity=entity, operation="retrieve", raw=row[blob.name], media_type="application/octetstream")
+        if obj.name == "User" and second.lower() == "password" and is_valid_id(first):
+            if method == "POST":
+                data = parse_json_body(raw)
+                password = data.get("NewPassword") if isinstance(data, dict) else None
+                if not password:
+                    raise SalesforceError(400, "JSON_PARSER_ERROR", "NewPassword is required")
+                org.set_password(ctx, first, password)
+                return Outcome(204, None, entity="User", operation="setPassword")
+            if method == "GET":
+                user = org.get(first)
+                if user is None:
+                    raise not_found()
+                return Outcome(200, {"isExpired": False}, entity="User", operation="other")
+        if method == "PATCH":
+            data = parse_json_body(raw)
+            new_id, created = org.upsert(ctx, name, first, second, data)
+            body = {"id": new_id, "success": True, "errors": [], "created": created}
+            return Outcome(201 if created else 200, body, entity=entity, operation="upsert", rows=1)
+        if method == "GET":
+            fdef = obj.get_field(first)
+            if fdef is None or not (fdef.external_id or fdef.name == "Id"):
+                raise SalesforceError(404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {first}")
+            matches = [r for r in org.visible_rows(ctx.access, obj) if str(r.get(fdef.name) or "").lower() == second.lower()]
+            if not matches:
+                raise not_found()
+            return Outcome(200, org.retrieve(ctx, name, matches[0]["Id"]), entity=entity, operation="retrieve", rows=1)
+        raise not_found()
+
+    op = "upsert" if method == "PATCH" else "retrieve"
+    return run_rest(emu, request, version, handle, entity=entity, operation=op)
+
+
+def collections(emu: Emulator, request: Request, version: str, raw: bytes) -> Response:
+    """sObject Collections: create (POST), update (PATCH), delete (DELETE ?ids=), all-or-none aware."""
+    method = request.method
+    org = emu.org
+
+    def handle(ctx: CallContext) -> Outcome:
+        if method == "DELETE":
+            ids = [i for i in request.query_params.get("ids", "").split(",") if i]
+            all_or_none = request.query_params.get("allOrNone", "false").lower() == "true"
+            items: list[tuple[str | None, dict]] = [(None, {"Id": i}) for i in ids]
+        else:
+            body = parse_json_body(raw)
+            if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+                raise SalesforceError(400, "JSON_PARSER_ERROR", "Expected a JSON object with a records array")
+            all_or_none = bool(body.get("allOrNone", False))
+            items = [((r.get("attributes") or {}).get("type"), r) for r in body["records"]]
+        if len(items) > 200:
+            raise SalesforceError(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call")
+        types = {t.lower() for t, _ in items if t}
+        setup = {t for t in types if (o := org.schema.get(t)) is not None and o.setup}
+        if setup and len(types) > 1:
+            err = SalesforceError(400, "MIXED_DML_OPERATION", "You can't create records for multiple object types in one call when one of the types is related to a feature in the Salesforce Setup area.")
+            return Outcome(200, [{"success": False, "errors": [err.collection_error()]} for _ in items], operation="composite")
+        results = _apply_collection(org, ctx, method, items, all_or_none)
+        entity = next(iter(types), None)
+        return Outcome(200, results, entity=entity, operation="composite", rows=len(results))
+
+    return run_rest(emu, request, version, handle, operation="composite")
+
+
+def _apply_collection(org: Org, ctx: CallContext, method: str, items: list[tuple[str | None, dict]], all_or_none: bool) -> list[dict]:
+    results: list[dict] = []
+    failed = False
+
+    def one(type_name: str | None, rec: dict) -> dict:
+        data = {k: v for k, v in rec.items() if k != "attributes"}
+        if method == "POST":
+            if not type_name:
+                raise SalesforceError(400, "INVALID_TYPE", "Must send a concrete entity type.")
+            return {"id": org.create(ctx, type_name, data), "success": True, "errors": []}
+        rid = data.pop("Id", None) or data.pop("id", None)
+        if not rid or not is_valid_id(rid):
+            raise SalesforceError(400, "MALFORMED_ID", f"malformed id {rid}")
+        obj = org.schema.object_of_id(rid)
+        if obj is None:
+            raise SalesforceError(400, "MALFORMED_ID", f"malformed id {rid}")
+        if method == "PATCH":
+            org.update(ctx, type_name or obj.name, rid, data)
+        else:
+            org.delete(ctx, obj.name, rid)
+        return {"id": rid, "success": True, "errors": []}
+
+    try:
+        with org.transaction():
+            for type_name, rec in items:
+                try:
+                    with org.transaction():
+                        results.append(one(type_name, rec))
+                except SalesforceError as e:
+                    failed = True
+                    results.append({"success": False, "errors": [e.collection_error()]})
+            if failed and all_or_none:
+                raise _RollBack()
+    except _RollBack:
+        rolled = {
+            "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+            "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
+            "fields": [],
+        }
+        results = [r if not r["success"] else {"id": r.get("id") if method != "POST" else None, "success": False, "errors": [rolled]} for r in results]
+        for r in results:
+            if r.get("id") is None:
+                r.pop("id", None)
+    return results
+
+
+class _RollBack(Exception):
+    pass

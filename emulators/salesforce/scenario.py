@@ -1,0 +1,206 @@
+"""Scenario files: an org (users, licences, apps, data) and the workloads that run against it.
+
+The YAML keys of a workload are a contract read by later issues and acceptance checks:
+``name``, ``app``, ``username``, ``ground_truth`` and ``calls`` (each with ``object`` and
+``operation``; a query also lists ``fields``). Everything else has defaults.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+GroundTruth = Literal["integration_under_human", "dedicated_integration", "human_interactive"]
+Operation = Literal["query", "create", "update", "upsert", "delete"]
+AuthFlow = Literal["jwt_bearer", "client_credentials", "refresh_token", "password", "soap_login", "ui"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Call(_Model):
+    object: str
+    operation: Operation
+    fields: list[str] = Field(default_factory=list)
+    where: str | None = None  # query filter (SOQL text after WHERE)
+    external_id_field: str | None = None  # for upsert
+    # Relative weight of this call within the workload's call mix.
+    weight: float = 1.0
+
+    @model_validator(mode="after")
+    def _query_needs_fields(self) -> Call:
+        if self.operation == "query" and not self.fields:
+            raise ValueError(f"a query call on {self.object} must list its fields")
+        if self.operation == "upsert" and not self.external_id_field:
+            raise ValueError(f"an upsert call on {self.object} must name its external_id_field")
+        return self
+
+
+class Schedule(_Model):
+    """When the workload runs. ``calls_per_hour`` spread over its active hours."""
+
+    calls_per_hour: float = 60
+    hours: list[int] = Field(default_factory=lambda: list(range(24)))  # UTC hours active
+    weekdays: list[int] = Field(default_factory=lambda: list(range(7)))  # 0 = Monday
+    # Re-authenticate every N minutes (a new login: LoginHistory row, Login event).
+    login_every_minutes: int = 60
+    jitter: float = 0.1
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, v: list[int]) -> list[int]:
+        if any(h < 0 or h > 23 for h in v):
+            raise ValueError("hours are 0..23 (UTC)")
+        return v
+
+
+class Workload(_Model):
+    name: str
+    app: str  # connected app name, or the API client name when there is no app
+    username: str
+    ground_truth: GroundTruth
+    calls: list[Call]
+    auth: AuthFlow = "jwt_bearer"
+    api_family: Literal["REST", "SOAP", "Bulk"] = "REST"
+    client_name: str | None = None  # Sforce-Call-Options client=...
+    user_agent: str = "python-requests/2.32"
+    source_ips: list[str] = Field(default_factory=lambda: ["203.0.113.10"])
+    schedule: Schedule = Field(default_factory=Schedule)
+    description: str = ""
+
+
+class ConnectedAppSpec(_Model):
+    name: str
+    label: str | None = None
+    consumer_key: str
+    consumer_secret: str | None = None
+    admin_approved: bool = True  # "Admin approved users are pre-authorized"
+    # Profiles / permission sets (by name) pre-authorized for the app.
+    profiles: list[str] = Field(default_factory=list)
+    permission_sets: list[str] = Field(default_factory=list)
+    certificate: bool = False  # JWT: uses digital signatures (a key pair is generated)
+    client_credentials_user: str | None = None
+    scopes: list[str] = Field(default_factory=lambda: ["Api", "RefreshToken"])
+    callback_url: str = "https://login.salesforce.com/services/oauth2/success"
+    internal: bool = False
+
+
+class UserSpec(_Model):
+    username: str
+    first_name: str | None = None
+    last_name: str
+    email: str | None = None
+    alias: str | None = None
+    profile: str
+    active: bool = True
+    title: str | None = None
+    department: str | None = None
+    permission_sets: list[str] = Field(default_factory=list)
+    permission_set_licenses: list[str] = Field(default_factory=list)
+    password: str | None = None
+    # A leaver: HR says gone, the account is kept active only for an integration.
+    leaver: bool = False
+    # Interactive (UI) logins per weekday; 0 for API-only accounts.
+    ui_logins_per_day: float = 0
+    manager: str | None = None
+
+
+class UserGroupSpec(_Model):
+    """Many similar human users at once (``count`` of them), for realistic org sizes."""
+
+    prefix: str
+    count: int
+    profile: str
+    department: str | None = None
+    ui_logins_per_day: float = 1.5
+    permission_sets: list[str] = Field(default_factory=list)
+
+
+class ObjectPermissionSpec(_Model):
+    object: str
+    read: bool = True
+    create: bool = False
+    edit: bool = False
+    delete: bool = False
+    view_all: bool = False
+    modify_all: bool = False
+
+
+class PermissionSetSpec(_Model):
+    name: str
+    label: str | None = None
+    license: str | None = None  # PSL developer name or user licence name
+    system_permissions: list[str] = Field(default_factory=list)
+    objects: list[ObjectPermissionSpec] = Field(default_factory=list)
+    fields: dict[str, Literal["read", "edit"]] = Field(default_factory=dict)  # "Account.Industry": "edit"
+
+
+class ProfileSpec(PermissionSetSpec):
+    user_license: str = "Salesforce"
+
+
+class LicenseSpec(_Model):
+    name: str
+    total: int
+
+
+class CustomObjectSpec(_Model):
+    name: str
+    key_prefix: str
+    fields: list[dict] = Field(default_factory=list)
+
+
+class OrgSpec(_Model):
+    name: str
+    my_domain: str  # e.g. loomis.my.salesforce.com
+    edition: Literal["Enterprise", "Unlimited", "Performance", "Developer"] = "Enterprise"
+    event_monitoring: bool = False
+    daily_api_limit: int = 100_000
+    # Event log retention in days: 1 for the free types without Event Monitoring.
+    event_log_retention_days: int | None = None
+    start: datetime
+    admin_username: str
+    user_licenses: list[LicenseSpec] = Field(default_factory=list)
+    permission_set_licenses: list[LicenseSpec] = Field(default_factory=list)
+
+
+class Scenario(_Model):
+    org: OrgSpec
+    profiles: list[ProfileSpec] = Field(default_factory=list)
+    permission_sets: list[PermissionSetSpec] = Field(default_factory=list)
+    users: list[UserSpec] = Field(default_factory=list)
+    user_groups: list[UserGroupSpec] = Field(default_factory=list)
+    connected_apps: list[ConnectedAppSpec] = Field(default_factory=list)
+    custom_objects: list[CustomObjectSpec] = Field(default_factory=list)
+    data: dict[str, list[dict]] = Field(default_factory=dict)  # object -> records to seed
+    workloads: list[Workload] = Field(default_factory=list)
+
+    @property
+    def retention_days(self) -> int:
+        if self.org.event_log_retention_days is not None:
+            return self.org.event_log_retention_days
+        return 30 if self.org.event_monitoring else 1
+
+
+class ScenarioError(ValueError):
+    pass
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; errors name the file and the bad key."""
+    p = Path(path)
+    try:
+        raw = yaml.safe_load(p.read_text())
+    except FileNotFoundError:
+        raise ScenarioError(f"scenario file not found: {p}") from None
+    except yaml.YAMLError as e:
+        raise ScenarioError(f"{p}: not valid YAML: {e}") from None
+    try:
+        return Scenario.model_validate(raw)
+    except Exception as e:  # pydantic.ValidationError: keep its field paths
+        raise ScenarioError(f"{p}: invalid scenario:\n{e}") from None
