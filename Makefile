@@ -27,7 +27,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m emulators.demo
+	$(VENV)/bin/handover demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q

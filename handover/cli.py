@@ -1,0 +1,89 @@
+"""`handover ...`: the command line. Entry points build settings and pass them down."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Move Salesforce integrations off human accounts.")
+emulator_app = typer.Typer(no_args_is_help=True, help="The bundled Salesforce org emulator.")
+app.add_typer(emulator_app, name="emulator")
+console = Console(stderr=True)
+
+
+def _prefect_defaults() -> None:
+    """Prefect runs offline and local unless the user configured otherwise."""
+    os.environ.setdefault("PREFECT_HOME", str(Path.cwd() / ".prefect"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+@emulator_app.command("serve")
+def emulator_serve(
+    scenario: Path = typer.Option(..., "--scenario", help="Scenario YAML (e.g. emulators/scenarios/loomis.yaml)."),
+    port: int = typer.Option(0, "--port", help="HTTPS port on 127.0.0.1 (0: a free one)."),
+    info: Path | None = typer.Option(None, "--info", help="Write the connection info JSON here once serving."),
+    backfill_days: int = typer.Option(0, "--backfill-days", min=0, max=365, help="Generate this many past days of the workloads' history first."),
+    state_dir: Path | None = typer.Option(None, "--state-dir", help="Where the CA, certificates and workload credentials go."),
+) -> None:
+    """Serve an emulated org over HTTPS until stopped (Ctrl-C or SIGTERM)."""
+    from emulators.salesforce.backfill import backfill
+    from emulators.salesforce.scenario import ScenarioError, load_scenario
+    from emulators.salesforce.server import prepare, start_in_thread
+
+    try:
+        spec = load_scenario(scenario)
+    except ScenarioError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    running = prepare(spec, port=port or None, state_dir=state_dir, follow_wall_clock=True)
+    if backfill_days:
+        report = backfill(running.org, spec, backfill_days)
+        console.print(f"backfilled {backfill_days} days: {report}")
+    try:
+        start_in_thread(running)
+    except RuntimeError as e:
+        console.print(f"[red]error:[/red] {e}. Is port {port} free? Try --port 0.")
+        raise typer.Exit(1) from None
+    if info is not None:
+        running.write_info(info)
+    console.print(f"Salesforce emulator for {spec.org.name} at {running.instance_url} (CA: {running.ca_bundle})")
+    if info is not None:
+        console.print(f"connection info: {info}")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            if running.thread is not None and not running.thread.is_alive():
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
+        if info is not None and info.exists():
+            info.unlink()
+
+
+
+
+@app.command("demo")
+def demo(days: int = typer.Option(30, "--days", min=1, max=60, help="Days of history to backfill.")) -> None:
+    """Run the story against the bundled Loomis Logistics emulator."""
+    from handover.demo import run
+
+    run(days=days)
+
+
+def main() -> None:  # pragma: no cover - console script shim
+    _prefect_defaults()
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
