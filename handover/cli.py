@@ -10,7 +10,11 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Move Salesforce integrations off human accounts.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Move Salesforce integrations off human accounts.",
+)
 emulator_app = typer.Typer(no_args_is_help=True, help="The bundled Salesforce org emulator.")
 app.add_typer(emulator_app, name="emulator")
 console = Console(stderr=True)
@@ -26,11 +30,23 @@ def _prefect_defaults() -> None:
 
 @emulator_app.command("serve")
 def emulator_serve(
-    scenario: Path = typer.Option(..., "--scenario", help="Scenario YAML (e.g. emulators/scenarios/loomis.yaml)."),
+    scenario: Path = typer.Option(
+        ..., "--scenario", help="Scenario YAML (e.g. emulators/scenarios/loomis.yaml)."
+    ),
     port: int = typer.Option(0, "--port", help="HTTPS port on 127.0.0.1 (0: a free one)."),
-    info: Path | None = typer.Option(None, "--info", help="Write the connection info JSON here once serving."),
-    backfill_days: int = typer.Option(0, "--backfill-days", min=0, max=365, help="Generate this many past days of the workloads' history first."),
-    state_dir: Path | None = typer.Option(None, "--state-dir", help="Where the CA, certificates and workload credentials go."),
+    info: Path | None = typer.Option(
+        None, "--info", help="Write the connection info JSON here once serving."
+    ),
+    backfill_days: int = typer.Option(
+        0,
+        "--backfill-days",
+        min=0,
+        max=365,
+        help="Generate this many past days of the workloads' history first.",
+    ),
+    state_dir: Path | None = typer.Option(
+        None, "--state-dir", help="Where the CA, certificates and workload credentials go."
+    ),
 ) -> None:
     """Serve an emulated org over HTTPS until stopped (Ctrl-C or SIGTERM)."""
     from emulators.salesforce.backfill import backfill
@@ -53,7 +69,9 @@ def emulator_serve(
         raise typer.Exit(1) from None
     if info is not None:
         running.write_info(info)
-    console.print(f"Salesforce emulator for {spec.org.name} at {running.instance_url} (CA: {running.ca_bundle})")
+    console.print(
+        f"Salesforce emulator for {spec.org.name} at {running.instance_url} (CA: {running.ca_bundle})"
+    )
     if info is not None:
         console.print(f"connection info: {info}")
     stop = threading.Event()
@@ -70,10 +88,10 @@ def emulator_serve(
             info.unlink()
 
 
-
-
 @app.command("demo")
-def demo(days: int = typer.Option(30, "--days", min=1, max=60, help="Days of history to backfill.")) -> None:
+def demo(
+    days: int = typer.Option(30, "--days", min=1, max=60, help="Days of history to backfill."),
+) -> None:
     """Run the story against the bundled Loomis Logistics emulator."""
     from handover.demo import run
 

@@ -1,12 +1,12 @@
 """One error tree for handover. Every message says what to do next.
 
-    HandoverError
-    ├── ConfigError (also ValueError)      bad or missing configuration
-    ├── SalesforceGatewayError             a call to the org failed
-    │   ├── AuthenticationError            credentials rejected or expired
-    │   ├── PermissionDenied               handover's own user lacks a permission
-    │   └── TransientSalesforceError       worth retrying (503, UNABLE_TO_LOCK_ROW, limits)
-    └── EvidenceError                      not enough evidence to act on
+HandoverError
+├── ConfigError (also ValueError)      bad or missing configuration
+├── SalesforceGatewayError             a call to the org failed
+│   ├── AuthenticationError            credentials rejected or expired
+│   ├── PermissionDenied               handover's own user lacks a permission
+│   └── TransientSalesforceError       worth retrying (503, UNABLE_TO_LOCK_ROW, limits)
+└── EvidenceError                      not enough evidence to act on
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ class ConfigError(HandoverError, ValueError):
 
 
 class SalesforceGatewayError(HandoverError):
-    def __init__(self, message: str, *, status: int | None = None, error_code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, error_code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.error_code = error_code

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-OBJECT_FLAGS = ("Read", "Create", "Edit", "Delete", "ViewAllRecords", "ModifyAllRecords", "ViewAllFields")
+OBJECT_FLAGS = (
+    "Read",
+    "Create",
+    "Edit",
+    "Delete",
+    "ViewAllRecords",
+    "ModifyAllRecords",
+    "ViewAllFields",
+)
 
 
 @dataclass
@@ -38,7 +46,9 @@ class EffectiveAccess:
     license_name: str
     system: set[str] = field(default_factory=set)  # e.g. {"ApiEnabled", "ModifyAllData"}
     objects: dict[str, ObjectAccess] = field(default_factory=dict)  # lower object name
-    fields: dict[str, tuple[bool, bool]] = field(default_factory=dict)  # "account.industry" -> (read, edit)
+    fields: dict[str, tuple[bool, bool]] = field(
+        default_factory=dict
+    )  # "account.industry" -> (read, edit)
     permission_set_ids: set[str] = field(default_factory=set)
     psl_names: set[str] = field(default_factory=set)  # developer names of assigned PSLs
 
@@ -72,7 +82,14 @@ class EffectiveAccess:
         return read, edit
 
 
-def compute(user: dict, license_name: str, permission_sets: list[dict], object_rows: list[dict], field_rows: list[dict], psl_names: set[str]) -> EffectiveAccess:
+def compute(
+    user: dict,
+    license_name: str,
+    permission_sets: list[dict],
+    object_rows: list[dict],
+    field_rows: list[dict],
+    psl_names: set[str],
+) -> EffectiveAccess:
     """Fold the rows of the user's permission sets into one EffectiveAccess (pure)."""
     eff = EffectiveAccess(user_id=user["Id"], license_name=license_name, psl_names=set(psl_names))
     ps_ids = {ps["Id"] for ps in permission_sets}
@@ -88,5 +105,8 @@ def compute(user: dict, license_name: str, permission_sets: list[dict], object_r
         if row["ParentId"] in ps_ids:
             key = row["Field"].lower()
             r0, e0 = eff.fields.get(key, (False, False))
-            eff.fields[key] = (r0 or bool(row.get("PermissionsRead")), e0 or bool(row.get("PermissionsEdit")))
+            eff.fields[key] = (
+                r0 or bool(row.get("PermissionsRead")),
+                e0 or bool(row.get("PermissionsEdit")),
+            )
     return eff

@@ -37,11 +37,13 @@ class SimClock:
         if instant.tzinfo is None:
             instant = instant.replace(tzinfo=UTC)
         with self._lock:
-            now = self._base + ((datetime.now(UTC) - self._wall_at_base) if self._follow else timedelta())
+            now = self._base + (
+                (datetime.now(UTC) - self._wall_at_base) if self._follow else timedelta()
+            )
             if instant < now:
                 raise ValueError("the simulated clock only moves forward")
             self._base = instant.astimezone(UTC)
             self._wall_at_base = datetime.now(UTC)
 
-    def today(self):  # noqa: ANN201 - a date
+    def today(self):
         return self.now().date()

@@ -7,7 +7,17 @@ from typing import Any
 from .access import EffectiveAccess
 from .schema import FieldDef, ObjectDef
 
-_URL_KEYS = ("compactLayouts", "rowTemplate", "approvalLayouts", "defaultValues", "listviews", "describe", "quickActions", "layouts", "sobject")
+_URL_KEYS = (
+    "compactLayouts",
+    "rowTemplate",
+    "approvalLayouts",
+    "defaultValues",
+    "listviews",
+    "describe",
+    "quickActions",
+    "layouts",
+    "sobject",
+)
 
 
 def _urls(obj: ObjectDef, version: str) -> dict[str, str]:
@@ -25,7 +35,9 @@ def _urls(obj: ObjectDef, version: str) -> dict[str, str]:
     }
 
 
-def object_summary(obj: ObjectDef, access: EffectiveAccess, version: str, *, can_write: dict[str, bool]) -> dict[str, Any]:
+def object_summary(
+    obj: ObjectDef, access: EffectiveAccess, version: str, *, can_write: dict[str, bool]
+) -> dict[str, Any]:
     """One entry of describeGlobal's ``sobjects`` (also the ``objectDescribe`` of /sobjects/X)."""
     return {
         "activateable": False,
@@ -55,12 +67,25 @@ def object_summary(obj: ObjectDef, access: EffectiveAccess, version: str, *, can
         "triggerable": not obj.setup,
         "undeletable": not obj.setup,
         "updateable": can_write["update"],
-        "urls": {k: v for k, v in _urls(obj, version).items() if k in ("rowTemplate", "describe", "sobject") or not obj.setup},
+        "urls": {
+            k: v
+            for k, v in _urls(obj, version).items()
+            if k in ("rowTemplate", "describe", "sobject") or not obj.setup
+        },
     }
 
 
 def field_describe(fdef: FieldDef, *, createable: bool, updateable: bool) -> dict[str, Any]:
-    is_text = fdef.type not in ("boolean", "int", "double", "currency", "percent", "date", "datetime", "base64")
+    is_text = fdef.type not in (
+        "boolean",
+        "int",
+        "double",
+        "currency",
+        "percent",
+        "date",
+        "datetime",
+        "base64",
+    )
     length = fdef.length if is_text else 0
     return {
         "aggregatable": fdef.aggregatable and fdef.type not in ("textarea", "base64"),
@@ -103,7 +128,14 @@ def field_describe(fdef: FieldDef, *, createable: bool, updateable: bool) -> dic
         "nillable": fdef.nillable,
         "permissionable": fdef.permissionable,
         "picklistValues": [
-            {"active": True, "defaultValue": v == fdef.default, "label": v, "validFor": None, "value": v} for v in fdef.picklist_values
+            {
+                "active": True,
+                "defaultValue": v == fdef.default,
+                "label": v,
+                "validFor": None,
+                "value": v,
+            }
+            for v in fdef.picklist_values
         ],
         "polymorphicForeignKey": len(fdef.reference_to) > 1,
         "precision": 18 if fdef.type in ("double", "currency", "percent") else 0,

@@ -80,7 +80,9 @@ def request_limit_exceeded() -> SalesforceError:
     return SalesforceError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
 
 
-def insufficient_access(message: str = "insufficient access rights on object id") -> SalesforceError:
+def insufficient_access(
+    message: str = "insufficient access rights on object id",
+) -> SalesforceError:
     return SalesforceError(403, "INSUFFICIENT_ACCESS_OR_READONLY", message)
 
 

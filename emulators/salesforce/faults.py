@@ -16,7 +16,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FaultKind = Literal["503", "REQUEST_LIMIT_EXCEEDED", "UNABLE_TO_LOCK_ROW", "INVALID_SESSION_ID", "slow"]
+FaultKind = Literal[
+    "503", "REQUEST_LIMIT_EXCEEDED", "UNABLE_TO_LOCK_ROW", "INVALID_SESSION_ID", "slow"
+]
 
 
 class FaultRule(BaseModel):
@@ -44,11 +46,20 @@ class Fault:
         if self.kind == "503":
             return 503, [{"message": "Service Unavailable", "errorCode": "SERVER_UNAVAILABLE"}]
         if self.kind == "REQUEST_LIMIT_EXCEEDED":
-            return 403, [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+            return 403, [
+                {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
+            ]
         if self.kind == "UNABLE_TO_LOCK_ROW":
-            return 400, [{"message": "unable to obtain exclusive access to this record or 1 records", "errorCode": "UNABLE_TO_LOCK_ROW"}]
+            return 400, [
+                {
+                    "message": "unable to obtain exclusive access to this record or 1 records",
+                    "errorCode": "UNABLE_TO_LOCK_ROW",
+                }
+            ]
         if self.kind == "INVALID_SESSION_ID":
-            return 401, [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+            return 401, [
+                {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
+            ]
         return None
 
 

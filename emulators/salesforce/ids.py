@@ -34,14 +34,18 @@ def to18(record_id: str) -> str:
     if len(record_id) == 18:
         return record_id[:15] + checksum_suffix(record_id[:15])
     if len(record_id) != 15:
-        raise ValueError(f"a Salesforce id has 15 or 18 characters, not {len(record_id)}: {record_id!r}")
+        raise ValueError(
+            f"a Salesforce id has 15 or 18 characters, not {len(record_id)}: {record_id!r}"
+        )
     return record_id + checksum_suffix(record_id)
 
 
 def to15(record_id: str) -> str:
     """18 -> 15 characters (the case-sensitive form used by event log files)."""
     if len(record_id) not in (15, 18):
-        raise ValueError(f"a Salesforce id has 15 or 18 characters, not {len(record_id)}: {record_id!r}")
+        raise ValueError(
+            f"a Salesforce id has 15 or 18 characters, not {len(record_id)}: {record_id!r}"
+        )
     return record_id[:15]
 
 

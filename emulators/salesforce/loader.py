@@ -25,18 +25,46 @@ _BUSINESS = ("Account", "Contact", "Lead", "Opportunity", "Case", "Product2", "O
 # Standard profiles every org has (the scenario can add more or override these by name).
 _ADMIN_PERMS = [p for p in SYSTEM_PERMISSIONS if p not in ("ApiUserOnly",)]
 STANDARD_PROFILES = [
-    ProfileSpec(name="System Administrator", user_license="Salesforce", system_permissions=_ADMIN_PERMS),
+    ProfileSpec(
+        name="System Administrator", user_license="Salesforce", system_permissions=_ADMIN_PERMS
+    ),
     ProfileSpec(
         name="Standard User",
         user_license="Salesforce",
-        system_permissions=["ApiEnabled", "RunReports", "EditTask", "EditEvent", "ConvertLeads", "LightningExperienceUser"],
-        objects=[ObjectPermissionSpec(object=o, read=True, create=True, edit=True, delete=True) for o in ("Account", "Contact", "Lead", "Opportunity", "Case")]
-        + [ObjectPermissionSpec(object="Product2", read=True), ObjectPermissionSpec(object="Order", read=True, create=True, edit=True), ObjectPermissionSpec(object="OrderItem", read=True, create=True, edit=True)],
+        system_permissions=[
+            "ApiEnabled",
+            "RunReports",
+            "EditTask",
+            "EditEvent",
+            "ConvertLeads",
+            "LightningExperienceUser",
+        ],
+        objects=[
+            ObjectPermissionSpec(object=o, read=True, create=True, edit=True, delete=True)
+            for o in ("Account", "Contact", "Lead", "Opportunity", "Case")
+        ]
+        + [
+            ObjectPermissionSpec(object="Product2", read=True),
+            ObjectPermissionSpec(object="Order", read=True, create=True, edit=True),
+            ObjectPermissionSpec(object="OrderItem", read=True, create=True, edit=True),
+        ],
     ),
-    ProfileSpec(name="Minimum Access - Salesforce", user_license="Salesforce", system_permissions=["LightningExperienceUser"]),
-    ProfileSpec(name="Minimum Access - API Only Integrations", user_license=INTEGRATION_LICENSE, system_permissions=["ApiEnabled", "ApiUserOnly"]),
+    ProfileSpec(
+        name="Minimum Access - Salesforce",
+        user_license="Salesforce",
+        system_permissions=["LightningExperienceUser"],
+    ),
+    ProfileSpec(
+        name="Minimum Access - API Only Integrations",
+        user_license=INTEGRATION_LICENSE,
+        system_permissions=["ApiEnabled", "ApiUserOnly"],
+    ),
 ]
-_LICENSE_KEYS = {"Salesforce": "SFDC", "Salesforce Platform": "AUL", INTEGRATION_LICENSE: "PID_Integration"}
+_LICENSE_KEYS = {
+    "Salesforce": "SFDC",
+    "Salesforce Platform": "AUL",
+    INTEGRATION_LICENSE: "PID_Integration",
+}
 
 
 @dataclass
@@ -110,7 +138,9 @@ def build_org(scenario: Scenario, *, seed: int = 0, follow_wall_clock: bool = Fa
         if u.username.lower() == spec.admin_username.lower():
             admin_id = uid
     if admin_id is None:
-        raise ValueError(f"the scenario's admin_username {spec.admin_username} is not among its users")
+        raise ValueError(
+            f"the scenario's admin_username {spec.admin_username} is not among its users"
+        )
     loaded.admin_password = org.passwords[admin_id]
     for u in users:
         _assignments(org, u)
@@ -130,7 +160,14 @@ def _licenses(org: Org, scenario: Scenario) -> None:
     for name, total in totals.items():
         org.insert_system(
             "UserLicense",
-            {"Name": name, "MasterLabel": name, "LicenseDefinitionKey": _LICENSE_KEYS.get(name, name.upper().replace(" ", "_")), "Status": "Active", "TotalLicenses": total, "UsedLicenses": 0},
+            {
+                "Name": name,
+                "MasterLabel": name,
+                "LicenseDefinitionKey": _LICENSE_KEYS.get(name, name.upper().replace(" ", "_")),
+                "Status": "Active",
+                "TotalLicenses": total,
+                "UsedLicenses": 0,
+            },
         )
     psl_totals = {INTEGRATION_PSL: totals[INTEGRATION_LICENSE]}
     psl_totals.update({lic.name: lic.total for lic in scenario.org.permission_set_licenses})
@@ -147,7 +184,13 @@ def _licenses(org: Org, scenario: Scenario) -> None:
             "Language": "en_US",
         }
         for p in SYSTEM_PERMISSIONS:
-            values[f"MaximumPermissions{p}"] = dev_name == INTEGRATION_PSL and p in ("ApiEnabled", "ApiUserOnly", "ViewSetup", "ViewAllUsers", "ViewRoles")
+            values[f"MaximumPermissions{p}"] = dev_name == INTEGRATION_PSL and p in (
+                "ApiEnabled",
+                "ApiUserOnly",
+                "ViewSetup",
+                "ViewAllUsers",
+                "ViewRoles",
+            )
         org.insert_system("PermissionSetLicense", values)
 
 
@@ -156,7 +199,9 @@ def _profile(org: Org, spec: ProfileSpec) -> None:
     if lic is None:
         raise ValueError(f"profile {spec.name}: unknown user licence {spec.user_license}")
     perms = {f"Permissions{p}": p in spec.system_permissions for p in SYSTEM_PERMISSIONS}
-    profile_id = org.insert_system("Profile", {"Name": spec.name, "UserLicenseId": lic["Id"], "UserType": "Standard", **perms})
+    profile_id = org.insert_system(
+        "Profile", {"Name": spec.name, "UserLicenseId": lic["Id"], "UserType": "Standard", **perms}
+    )
     _permission_set(org, spec, profile_id=profile_id)
 
 
@@ -167,7 +212,9 @@ def _permission_set(org: Org, spec: PermissionSetSpec, profile_id: str | None) -
         raise ValueError(f"{spec.name}: unknown system permissions {sorted(unknown)}")
     license_id = None
     if spec.license:
-        lic = org.find_one("PermissionSetLicense", DeveloperName=spec.license) or org.find_one("UserLicense", Name=spec.license)
+        lic = org.find_one("PermissionSetLicense", DeveloperName=spec.license) or org.find_one(
+            "UserLicense", Name=spec.license
+        )
         if lic is None:
             raise ValueError(f"permission set {spec.name}: unknown licence {spec.license}")
         license_id = lic["Id"]
@@ -178,7 +225,16 @@ def _permission_set(org: Org, spec: PermissionSetSpec, profile_id: str | None) -
         name, label = spec.name, spec.label or spec.name.replace("_", " ")
     ps_id = org.insert_system(
         "PermissionSet",
-        {"Name": name, "Label": label, "LicenseId": license_id, "IsOwnedByProfile": profile_id is not None, "ProfileId": profile_id, "IsCustom": profile_id is None, "Type": "Profile" if profile_id else "Regular", **perms},
+        {
+            "Name": name,
+            "Label": label,
+            "LicenseId": license_id,
+            "IsOwnedByProfile": profile_id is not None,
+            "ProfileId": profile_id,
+            "IsCustom": profile_id is None,
+            "Type": "Profile" if profile_id else "Regular",
+            **perms,
+        },
     )
     for op in spec.objects:
         org.insert_system(
@@ -202,10 +258,28 @@ def _permission_set(org: Org, spec: PermissionSetSpec, profile_id: str | None) -
             for fdef in obj.fields.values():
                 if fdef.permissionable:
                     editable = op.edit and fdef.updateable and not fdef.calculated
-                    org.insert_system("FieldPermissions", {"ParentId": ps_id, "SobjectType": obj.name, "Field": f"{obj.name}.{fdef.name}", "PermissionsRead": True, "PermissionsEdit": editable})
+                    org.insert_system(
+                        "FieldPermissions",
+                        {
+                            "ParentId": ps_id,
+                            "SobjectType": obj.name,
+                            "Field": f"{obj.name}.{fdef.name}",
+                            "PermissionsRead": True,
+                            "PermissionsEdit": editable,
+                        },
+                    )
     for fname, level in spec.fields.items():
         obj_name = fname.split(".", 1)[0]
-        org.insert_system("FieldPermissions", {"ParentId": ps_id, "SobjectType": obj_name, "Field": fname, "PermissionsRead": True, "PermissionsEdit": level == "edit"})
+        org.insert_system(
+            "FieldPermissions",
+            {
+                "ParentId": ps_id,
+                "SobjectType": obj_name,
+                "Field": fname,
+                "PermissionsRead": True,
+                "PermissionsEdit": level == "edit",
+            },
+        )
     return ps_id
 
 
@@ -245,12 +319,18 @@ def _assignments(org: Org, u: UserSpec) -> None:
         psl = org.find_one("PermissionSetLicense", DeveloperName=psl_name)
         if psl is None:
             raise ValueError(f"user {u.username}: unknown permission set licence {psl_name}")
-        org.insert_system("PermissionSetLicenseAssign", {"AssigneeId": user["Id"], "PermissionSetLicenseId": psl["Id"], "IsRevoked": False})
+        org.insert_system(
+            "PermissionSetLicenseAssign",
+            {"AssigneeId": user["Id"], "PermissionSetLicenseId": psl["Id"], "IsRevoked": False},
+        )
     for ps_name in u.permission_sets:
         ps = org.find_one("PermissionSet", Name=ps_name)
         if ps is None:
             raise ValueError(f"user {u.username}: unknown permission set {ps_name}")
-        org.insert_system("PermissionSetAssignment", {"AssigneeId": user["Id"], "PermissionSetId": ps["Id"], "IsActive": True})
+        org.insert_system(
+            "PermissionSetAssignment",
+            {"AssigneeId": user["Id"], "PermissionSetId": ps["Id"], "IsActive": True},
+        )
     org._access_changed()
 
 
@@ -271,7 +351,9 @@ def _self_signed(name: str) -> tuple[str, str]:
         .not_valid_after(now + timedelta(days=3650))
         .sign(key, hashes.SHA256())
     )
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     return key_pem, cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
@@ -279,11 +361,27 @@ def _connected_app(org: Org, spec: Any) -> str | None:
     label = spec.label or spec.name
     app_id = org.insert_system(
         "ConnectedApplication",
-        {"Name": spec.name, "OptionsAllowAdminApprovedUsersOnly": spec.admin_approved, "OptionsAppIssueJwtTokenEnabled": False, "OptionsIsInternal": spec.internal, "OptionsRefreshTokenValidityMetric": False, "RefreshTokenValidityPeriod": None, "CreatedDate": org.clock.now() - timedelta(days=500)},
+        {
+            "Name": spec.name,
+            "OptionsAllowAdminApprovedUsersOnly": spec.admin_approved,
+            "OptionsAppIssueJwtTokenEnabled": False,
+            "OptionsIsInternal": spec.internal,
+            "OptionsRefreshTokenValidityMetric": False,
+            "RefreshTokenValidityPeriod": None,
+            "CreatedDate": org.clock.now() - timedelta(days=500),
+        },
     )
     menu_id = org.insert_system(
         "AppMenuItem",
-        {"ApplicationId": app_id, "Label": label, "Name": spec.name.replace(" ", "_"), "Type": "ConnectedApplication", "IsAccessible": True, "IsVisible": True, "IsUsingAdminAuthorization": spec.admin_approved},
+        {
+            "ApplicationId": app_id,
+            "Label": label,
+            "Name": spec.name.replace(" ", "_"),
+            "Type": "ConnectedApplication",
+            "IsAccessible": True,
+            "IsVisible": True,
+            "IsUsingAdminAuthorization": spec.admin_approved,
+        },
     )
     private_key = cert = None
     if spec.certificate:
@@ -298,20 +396,40 @@ def _connected_app(org: Org, spec: Any) -> str | None:
         callback_url=spec.callback_url,
         scopes=list(spec.scopes),
         certificate_pem=cert,
-        client_credentials_user=spec.client_credentials_user.lower() if spec.client_credentials_user else None,
+        client_credentials_user=spec.client_credentials_user.lower()
+        if spec.client_credentials_user
+        else None,
         menu_item_id=menu_id,
     )
     for profile_name in spec.profiles:
         profile = org.find_one("Profile", Name=profile_name)
-        ps = org.find_one("PermissionSet", ProfileId=profile["Id"], IsOwnedByProfile=True) if profile else None
+        ps = (
+            org.find_one("PermissionSet", ProfileId=profile["Id"], IsOwnedByProfile=True)
+            if profile
+            else None
+        )
         if ps is None:
             raise ValueError(f"connected app {spec.name}: unknown profile {profile_name}")
-        org.insert_system("SetupEntityAccess", {"ParentId": ps["Id"], "SetupEntityId": app_id, "SetupEntityType": "ConnectedApplication"})
+        org.insert_system(
+            "SetupEntityAccess",
+            {
+                "ParentId": ps["Id"],
+                "SetupEntityId": app_id,
+                "SetupEntityType": "ConnectedApplication",
+            },
+        )
     for ps_name in spec.permission_sets:
         ps = org.find_one("PermissionSet", Name=ps_name)
         if ps is None:
             raise ValueError(f"connected app {spec.name}: unknown permission set {ps_name}")
-        org.insert_system("SetupEntityAccess", {"ParentId": ps["Id"], "SetupEntityId": app_id, "SetupEntityType": "ConnectedApplication"})
+        org.insert_system(
+            "SetupEntityAccess",
+            {
+                "ParentId": ps["Id"],
+                "SetupEntityId": app_id,
+                "SetupEntityType": "ConnectedApplication",
+            },
+        )
     return private_key
 
 
@@ -328,7 +446,9 @@ def _seed_data(org: Org, scenario: Scenario, admin_id: str) -> None:
                     raise ValueError(f"data: {object_name} has no field {k}")
                 if fdef.type == "reference" and isinstance(v, str) and not v[:3].isalnum():
                     raise ValueError(f"data: {object_name}.{k} must be an id")
-                values[fdef.name] = _resolve_ref(org, fdef.reference_to, v) if fdef.type == "reference" else v
+                values[fdef.name] = (
+                    _resolve_ref(org, fdef.reference_to, v) if fdef.type == "reference" else v
+                )
             if "OwnerId" in obj.fields and "OwnerId" not in values:
                 values["OwnerId"] = admin_id
             values.setdefault("CreatedById", admin_id)
@@ -351,13 +471,17 @@ def _resolve_ref(org: Org, targets: tuple[str, ...], value: Any) -> Any:
     return value
 
 
-def _workload_credentials(org: Org, scenario: Scenario, name: str, app_keys: dict[str, str | None]) -> WorkloadCredentials:
+def _workload_credentials(
+    org: Org, scenario: Scenario, name: str, app_keys: dict[str, str | None]
+) -> WorkloadCredentials:
     w = next(w for w in scenario.workloads if w.name == name)
     user = org.user_by_username(w.username)
     if user is None:
         raise ValueError(f"workload {w.name}: unknown user {w.username}")
     app = org.app_by_name(w.app)
-    creds = WorkloadCredentials(workload=w.name, auth=w.auth, username=w.username.lower(), instance_host=org.my_domain)
+    creds = WorkloadCredentials(
+        workload=w.name, auth=w.auth, username=w.username.lower(), instance_host=org.my_domain
+    )
     if app is not None:
         creds.consumer_key = app.consumer_key
         creds.consumer_secret = app.consumer_secret

@@ -67,16 +67,32 @@ def _system_fields(obj_name: str) -> list[FieldDef]:
     for name in AUDIT_FIELDS:
         if name.endswith("ById"):
             out.append(
-                ro(name, "reference", reference_to=("User",), relationship_name=name[:-2], nillable=False, defaulted_on_create=True)
+                ro(
+                    name,
+                    "reference",
+                    reference_to=("User",),
+                    relationship_name=name[:-2],
+                    nillable=False,
+                    defaulted_on_create=True,
+                )
             )
         else:
             out.append(ro(name, "datetime", nillable=False, defaulted_on_create=True))
     return out
 
 
-def data_object(name: str, prefix: str, fields: list[FieldDef], *, owner: bool = True, **kw: Any) -> ObjectDef:
+def data_object(
+    name: str, prefix: str, fields: list[FieldDef], *, owner: bool = True, **kw: Any
+) -> ObjectDef:
     """A business object: CRUD-controlled; optional, editable fields are permissionable."""
-    obj = ObjectDef(name=name, key_prefix=prefix, label=_label(name), label_plural=_label(name) + "s", permissionable=True, **kw)
+    obj = ObjectDef(
+        name=name,
+        key_prefix=prefix,
+        label=_label(name),
+        label_plural=_label(name) + "s",
+        permissionable=True,
+        **kw,
+    )
     obj.add(*_system_fields(name))
     if owner:
         obj.add(ref("OwnerId", ("User",), "Owner", nillable=False, defaulted_on_create=True))
@@ -90,7 +106,13 @@ def data_object(name: str, prefix: str, fields: list[FieldDef], *, owner: bool =
 def setup_object(name: str, prefix: str | None, fields: list[FieldDef], **kw: Any) -> ObjectDef:
     kw.setdefault("access", "setup")
     obj = ObjectDef(
-        name=name, key_prefix=prefix, label=_label(name), label_plural=_label(name) + "s", setup=True, integration_grantable=False, **kw
+        name=name,
+        key_prefix=prefix,
+        label=_label(name),
+        label_plural=_label(name) + "s",
+        setup=True,
+        integration_grantable=False,
+        **kw,
     )
     obj.add(*_system_fields(name))
     obj.add(*fields)
@@ -129,7 +151,15 @@ SYSTEM_PERMISSIONS = (
 
 # The permissions an Integration-licence user with the API Integration PSL may hold.
 INTEGRATION_ALLOWED_SYSTEM_PERMISSIONS = frozenset(
-    {"ApiEnabled", "ApiUserOnly", "ViewSetup", "ViewEventLogFiles", "ViewAllUsers", "ManageDataIntegrations", "ViewRoles"}
+    {
+        "ApiEnabled",
+        "ApiUserOnly",
+        "ViewSetup",
+        "ViewEventLogFiles",
+        "ViewAllUsers",
+        "ManageDataIntegrations",
+        "ViewRoles",
+    }
 )
 
 LOGIN_TYPES = (
@@ -162,7 +192,11 @@ def _business_objects() -> list[ObjectDef]:
                 req("Name", length=255),
                 f("AccountNumber", length=40),
                 f("Type", "picklist", picklist_values=["Customer", "Partner", "Prospect", "Other"]),
-                f("Industry", "picklist", picklist_values=["Logistics", "Retail", "Manufacturing", "Technology", "Other"]),
+                f(
+                    "Industry",
+                    "picklist",
+                    picklist_values=["Logistics", "Retail", "Manufacturing", "Technology", "Other"],
+                ),
                 f("Phone", "phone", length=40),
                 f("Website", "url"),
                 f("BillingStreet", "textarea"),
@@ -192,7 +226,13 @@ def _business_objects() -> list[ObjectDef]:
                 f("MailingCountry", length=80),
                 f("HasOptedOutOfEmail", "boolean"),
                 ref("AccountId", "Account"),
-                f("Marketing_Id__c", length=40, external_id=True, unique=True, label="Marketing Id"),
+                f(
+                    "Marketing_Id__c",
+                    length=40,
+                    external_id=True,
+                    unique=True,
+                    label="Marketing Id",
+                ),
             ],
         ),
         data_object(
@@ -206,11 +246,38 @@ def _business_objects() -> list[ObjectDef]:
                 f("Email", "email", length=80),
                 f("Phone", "phone", length=40),
                 f("Title", length=128),
-                req("Status", "picklist", picklist_values=["Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"], defaulted_on_create=True, default="Open - Not Contacted"),
-                f("LeadSource", "picklist", picklist_values=["Web", "Phone Inquiry", "Partner Referral", "Trade Show", "Other"]),
+                req(
+                    "Status",
+                    "picklist",
+                    picklist_values=[
+                        "Open - Not Contacted",
+                        "Working - Contacted",
+                        "Closed - Converted",
+                        "Closed - Not Converted",
+                    ],
+                    defaulted_on_create=True,
+                    default="Open - Not Contacted",
+                ),
+                f(
+                    "LeadSource",
+                    "picklist",
+                    picklist_values=[
+                        "Web",
+                        "Phone Inquiry",
+                        "Partner Referral",
+                        "Trade Show",
+                        "Other",
+                    ],
+                ),
                 f("Rating", "picklist", picklist_values=["Hot", "Warm", "Cold"]),
                 f("HasOptedOutOfEmail", "boolean"),
-                f("Marketing_Id__c", length=40, external_id=True, unique=True, label="Marketing Id"),
+                f(
+                    "Marketing_Id__c",
+                    length=40,
+                    external_id=True,
+                    unique=True,
+                    label="Marketing Id",
+                ),
             ],
         ),
         data_object(
@@ -219,7 +286,11 @@ def _business_objects() -> list[ObjectDef]:
             [
                 req("Name", length=255),
                 f("ProductCode", length=255),
-                f("Family", "picklist", picklist_values=["Freight", "Warehousing", "Last Mile", "Customs"]),
+                f(
+                    "Family",
+                    "picklist",
+                    picklist_values=["Freight", "Warehousing", "Last Mile", "Customs"],
+                ),
                 f("IsActive", "boolean"),
                 f("Description", "textarea"),
                 f("StockKeepingUnit", length=180),
@@ -233,15 +304,33 @@ def _business_objects() -> list[ObjectDef]:
             [
                 ref("AccountId", "Account", nillable=False),
                 req("EffectiveDate", "date"),
-                req("Status", "picklist", picklist_values=["Draft", "Activated"], defaulted_on_create=True, default="Draft"),
-                ro("OrderNumber", auto_number=True, nillable=False, defaulted_on_create=True, length=30),
+                req(
+                    "Status",
+                    "picklist",
+                    picklist_values=["Draft", "Activated"],
+                    defaulted_on_create=True,
+                    default="Draft",
+                ),
+                ro(
+                    "OrderNumber",
+                    auto_number=True,
+                    nillable=False,
+                    defaulted_on_create=True,
+                    length=30,
+                ),
                 f("Description", "textarea"),
                 f("PoNumber", length=80),
                 f("EndDate", "date"),
                 ro("TotalAmount", "currency", calculated=True),
                 f("ShippingCity", length=40),
                 f("ShippingCountry", length=80),
-                f("ERP_Order_Id__c", length=40, external_id=True, unique=True, label="ERP Order Id"),
+                f(
+                    "ERP_Order_Id__c",
+                    length=40,
+                    external_id=True,
+                    unique=True,
+                    label="ERP Order Id",
+                ),
             ],
         ),
         data_object(
@@ -264,13 +353,38 @@ def _business_objects() -> list[ObjectDef]:
             "006",
             [
                 req("Name", length=120),
-                req("StageName", "picklist", picklist_values=["Prospecting", "Qualification", "Proposal", "Negotiation", "Closed Won", "Closed Lost"]),
+                req(
+                    "StageName",
+                    "picklist",
+                    picklist_values=[
+                        "Prospecting",
+                        "Qualification",
+                        "Proposal",
+                        "Negotiation",
+                        "Closed Won",
+                        "Closed Lost",
+                    ],
+                ),
                 req("CloseDate", "date"),
                 f("Amount", "currency"),
                 f("Probability", "percent"),
                 f("Type", "picklist", picklist_values=["New Business", "Existing Business"]),
-                f("LeadSource", "picklist", picklist_values=["Web", "Phone Inquiry", "Partner Referral", "Trade Show", "Other"]),
-                f("ForecastCategoryName", "picklist", picklist_values=["Pipeline", "Best Case", "Commit", "Closed", "Omitted"]),
+                f(
+                    "LeadSource",
+                    "picklist",
+                    picklist_values=[
+                        "Web",
+                        "Phone Inquiry",
+                        "Partner Referral",
+                        "Trade Show",
+                        "Other",
+                    ],
+                ),
+                f(
+                    "ForecastCategoryName",
+                    "picklist",
+                    picklist_values=["Pipeline", "Best Case", "Commit", "Closed", "Omitted"],
+                ),
                 ro("IsClosed", "boolean"),
                 ro("IsWon", "boolean"),
                 f("Description", "textarea"),
@@ -281,9 +395,21 @@ def _business_objects() -> list[ObjectDef]:
             "Case",
             "500",
             [
-                ro("CaseNumber", auto_number=True, nillable=False, defaulted_on_create=True, length=30),
+                ro(
+                    "CaseNumber",
+                    auto_number=True,
+                    nillable=False,
+                    defaulted_on_create=True,
+                    length=30,
+                ),
                 f("Subject", length=255),
-                req("Status", "picklist", picklist_values=["New", "Working", "Escalated", "Closed"], defaulted_on_create=True, default="New"),
+                req(
+                    "Status",
+                    "picklist",
+                    picklist_values=["New", "Working", "Escalated", "Closed"],
+                    defaulted_on_create=True,
+                    default="New",
+                ),
                 f("Priority", "picklist", picklist_values=["High", "Medium", "Low"]),
                 f("Origin", "picklist", picklist_values=["Phone", "Email", "Web"]),
                 f("Description", "textarea"),
@@ -338,7 +464,9 @@ def _setup_objects() -> list[ObjectDef]:
             "00e",
             [
                 req("Name"),
-                ref("UserLicenseId", "UserLicense", "UserLicense", nillable=False, updateable=False),
+                ref(
+                    "UserLicenseId", "UserLicense", "UserLicense", nillable=False, updateable=False
+                ),
                 ro("UserType"),
                 f("Description"),
                 *perm_fields,
@@ -357,13 +485,37 @@ def _setup_objects() -> list[ObjectDef]:
                 req("Email", "email", length=128),
                 req("Alias", length=8),
                 f("CommunityNickname", length=40),
-                req("TimeZoneSidKey", "picklist", picklist_values=["America/Los_Angeles", "America/New_York", "Europe/London", "Europe/Berlin", "GMT", "Australia/Sydney"]),
-                req("LocaleSidKey", "picklist", picklist_values=["en_US", "en_GB", "de_DE", "en_AU"]),
+                req(
+                    "TimeZoneSidKey",
+                    "picklist",
+                    picklist_values=[
+                        "America/Los_Angeles",
+                        "America/New_York",
+                        "Europe/London",
+                        "Europe/Berlin",
+                        "GMT",
+                        "Australia/Sydney",
+                    ],
+                ),
+                req(
+                    "LocaleSidKey", "picklist", picklist_values=["en_US", "en_GB", "de_DE", "en_AU"]
+                ),
                 req("EmailEncodingKey", "picklist", picklist_values=["UTF-8", "ISO-8859-1"]),
                 req("LanguageLocaleKey", "picklist", picklist_values=["en_US", "de", "en_GB"]),
                 ref("ProfileId", "Profile", "Profile", nillable=False),
                 f("IsActive", "boolean", default=True),
-                ro("UserType", "picklist", picklist_values=("Standard", "PowerPartner", "CsnOnly", "Guest", "CloudIntegrationUser", "AutomatedProcess")),
+                ro(
+                    "UserType",
+                    "picklist",
+                    picklist_values=(
+                        "Standard",
+                        "PowerPartner",
+                        "CsnOnly",
+                        "Guest",
+                        "CloudIntegrationUser",
+                        "AutomatedProcess",
+                    ),
+                ),
                 ro("LastLoginDate", "datetime"),
                 ro("LastPasswordChangeDate", "datetime"),
                 f("Title", length=80),
@@ -403,11 +555,23 @@ def _setup_objects() -> list[ObjectDef]:
                 req("Name", length=80),
                 req("Label", length=80),
                 f("Description", length=255),
-                f("LicenseId", "reference", reference_to=("PermissionSetLicense", "UserLicense"), relationship_name="License", updateable=False),
+                f(
+                    "LicenseId",
+                    "reference",
+                    reference_to=("PermissionSetLicense", "UserLicense"),
+                    relationship_name="License",
+                    updateable=False,
+                ),
                 ro("IsOwnedByProfile", "boolean"),
-                ro("ProfileId", "reference", reference_to=("Profile",), relationship_name="Profile"),
+                ro(
+                    "ProfileId", "reference", reference_to=("Profile",), relationship_name="Profile"
+                ),
                 ro("IsCustom", "boolean"),
-                ro("Type", "picklist", picklist_values=("Regular", "Profile", "Group", "Session", "Standard")),
+                ro(
+                    "Type",
+                    "picklist",
+                    picklist_values=("Regular", "Profile", "Group", "Session", "Standard"),
+                ),
                 ro("NamespacePrefix"),
                 ro("PermissionSetGroupId", "reference", reference_to=("PermissionSetGroup",)),
                 f("HasActivationRequired", "boolean"),
@@ -420,7 +584,13 @@ def _setup_objects() -> list[ObjectDef]:
             "2LA",
             [
                 ref("AssigneeId", "User", "Assignee", nillable=False, updateable=False),
-                ref("PermissionSetLicenseId", "PermissionSetLicense", "PermissionSetLicense", nillable=False, updateable=False),
+                ref(
+                    "PermissionSetLicenseId",
+                    "PermissionSetLicense",
+                    "PermissionSetLicense",
+                    nillable=False,
+                    updateable=False,
+                ),
                 ro("IsRevoked", "boolean"),
             ],
             updateable=False,
@@ -432,7 +602,12 @@ def _setup_objects() -> list[ObjectDef]:
             [
                 ref("AssigneeId", "User", "Assignee", nillable=False, updateable=False),
                 ref("PermissionSetId", "PermissionSet", "PermissionSet", updateable=False),
-                f("PermissionSetGroupId", "reference", reference_to=("PermissionSetGroup",), updateable=False),
+                f(
+                    "PermissionSetGroupId",
+                    "reference",
+                    reference_to=("PermissionSetGroup",),
+                    updateable=False,
+                ),
                 f("ExpirationDate", "datetime"),
                 ro("IsActive", "boolean"),
                 ro("IsRevoked", "boolean"),
@@ -472,8 +647,30 @@ def _setup_objects() -> list[ObjectDef]:
             "0J0",
             [
                 ref("ParentId", "PermissionSet", "Parent", nillable=False, updateable=False),
-                f("SetupEntityId", "reference", reference_to=("ConnectedApplication", "ApexClass", "ApexPage", "CustomPermission"), nillable=False, updateable=False),
-                ro("SetupEntityType", "picklist", picklist_values=("ConnectedApplication", "ApexClass", "ApexPage", "CustomPermission", "ExternalClientApplication", "TabSet")),
+                f(
+                    "SetupEntityId",
+                    "reference",
+                    reference_to=(
+                        "ConnectedApplication",
+                        "ApexClass",
+                        "ApexPage",
+                        "CustomPermission",
+                    ),
+                    nillable=False,
+                    updateable=False,
+                ),
+                ro(
+                    "SetupEntityType",
+                    "picklist",
+                    picklist_values=(
+                        "ConnectedApplication",
+                        "ApexClass",
+                        "ApexPage",
+                        "CustomPermission",
+                        "ExternalClientApplication",
+                        "TabSet",
+                    ),
+                ),
             ],
             updateable=False,
             write_permissions=("ManageUsers",),
@@ -507,7 +704,16 @@ def _setup_objects() -> list[ObjectDef]:
                 ro("Label"),
                 ro("Name"),
                 ro("NamespacePrefix"),
-                ro("Type", "picklist", picklist_values=("ConnectedApplication", "Network", "ServiceProvider", "TabSet")),
+                ro(
+                    "Type",
+                    "picklist",
+                    picklist_values=(
+                        "ConnectedApplication",
+                        "Network",
+                        "ServiceProvider",
+                        "TabSet",
+                    ),
+                ),
                 ro("StartUrl"),
                 ro("IsAccessible", "boolean"),
                 ro("IsVisible", "boolean"),
@@ -522,7 +728,12 @@ def _setup_objects() -> list[ObjectDef]:
             None,
             [
                 ro("AccessToken"),
-                ro("AppMenuItemId", "reference", reference_to=("AppMenuItem",), relationship_name="AppMenuItem"),
+                ro(
+                    "AppMenuItemId",
+                    "reference",
+                    reference_to=("AppMenuItem",),
+                    relationship_name="AppMenuItem",
+                ),
                 ro("AppName"),
                 ro("DeleteToken"),
                 ro("LastUsedDate", "datetime"),
@@ -557,7 +768,11 @@ def _setup_objects() -> list[ObjectDef]:
                 ro("Platform", filterable=False),
                 ro("ClientVersion", filterable=False),
                 ro("CountryIso", length=2),
-                ro("TlsProtocol", "picklist", picklist_values=("TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3", "Unknown")),
+                ro(
+                    "TlsProtocol",
+                    "picklist",
+                    picklist_values=("TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3", "Unknown"),
+                ),
                 ro("CipherSuite", "picklist"),
                 ro("AuthenticationServiceId", "reference", reference_to=("AuthProvider",)),
                 ro("NetworkId", "reference", reference_to=("Network",)),
@@ -579,13 +794,22 @@ def _setup_objects() -> list[ObjectDef]:
             [
                 ref("UsersId", "User", "Users", createable=False, updateable=False),
                 ro("LoginType"),
-                ro("SessionType", "picklist", picklist_values=("UI", "API", "Content", "Visualforce", "Oauth2")),
+                ro(
+                    "SessionType",
+                    "picklist",
+                    picklist_values=("UI", "API", "Content", "Visualforce", "Oauth2"),
+                ),
                 ro("SourceIp"),
                 ro("IsCurrent", "boolean"),
                 ro("NumSecondsValid", "int"),
                 ro("SessionSecurityLevel"),
                 ro("UserType"),
-                ro("LoginHistoryId", "reference", reference_to=("LoginHistory",), relationship_name="LoginHistory"),
+                ro(
+                    "LoginHistoryId",
+                    "reference",
+                    reference_to=("LoginHistory",),
+                    relationship_name="LoginHistory",
+                ),
                 ro("ParentId", "reference", reference_to=("AuthSession",)),
                 ro("LogoutUrl"),
                 ro("LoginGeoId", "reference", reference_to=("LoginGeo",)),
@@ -601,7 +825,20 @@ def _setup_objects() -> list[ObjectDef]:
             "EventLogFile",
             "0AT",
             [
-                ro("EventType", "picklist", picklist_values=("API", "RestApi", "BulkApi", "BulkApi2", "Login", "Logout", "ApiTotalUsage", "URI")),
+                ro(
+                    "EventType",
+                    "picklist",
+                    picklist_values=(
+                        "API",
+                        "RestApi",
+                        "BulkApi",
+                        "BulkApi2",
+                        "Login",
+                        "Logout",
+                        "ApiTotalUsage",
+                        "URI",
+                    ),
+                ),
                 ro("LogDate", "datetime"),
                 ro("LogFile", "base64"),
                 ro("LogFileLength", "double"),
@@ -636,7 +873,15 @@ def custom_object(name: str, prefix: str, fields: list[dict[str, Any]]) -> Objec
         ftype = spec.pop("type", "string")
         required = spec.pop("required", False)
         if ftype == "reference":
-            defs.append(ref(fname, spec.pop("to"), spec.pop("relationship", None), nillable=not required, **spec))
+            defs.append(
+                ref(
+                    fname,
+                    spec.pop("to"),
+                    spec.pop("relationship", None),
+                    nillable=not required,
+                    **spec,
+                )
+            )
         else:
             defs.append(f(fname, ftype, nillable=not required, **spec))
     return data_object(name, prefix, defs, custom=True)

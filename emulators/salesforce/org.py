@@ -22,12 +22,20 @@ from .exceptions import SalesforceError, insufficient_access, invalid_session, n
 from .ids import IdFactory, is_valid_id, to18
 from .objects import standard_schema
 from .schema import FieldDef, ObjectDef, Schema
-from .sessions import ApiCounter, RefreshGrant, Session
+from .sessions import ApiCounter, AuthCode, RefreshGrant, Session
 from .values import from_json, to_json
 
 # Tables whose changes alter someone's effective access.
 _ACCESS_TABLES = frozenset(
-    {"permissionset", "permissionsetassignment", "objectpermissions", "fieldpermissions", "user", "profile", "permissionsetlicenseassign"}
+    {
+        "permissionset",
+        "permissionsetassignment",
+        "objectpermissions",
+        "fieldpermissions",
+        "user",
+        "profile",
+        "permissionsetlicenseassign",
+    }
 )
 # Who "owns" a row for own-rows-only objects.
 _OWNER_FIELD = {"oauthtoken": "UserId", "loginhistory": "UserId", "authsession": "UsersId"}
@@ -48,6 +56,9 @@ class AppConfig:
     certificate_pem: str | None = None  # public cert for JWT bearer
     client_credentials_user: str | None = None  # a username
     menu_item_id: str | None = None
+    # Metadata-only settings the Metadata API reads back (ConnectedApp.contactEmail, description).
+    contact_email: str | None = None
+    description: str | None = None
 
 
 @dataclass
@@ -100,6 +111,7 @@ class Org:
         )
         self.sessions: dict[str, Session] = {}
         self.refresh_grants: dict[str, RefreshGrant] = {}  # refresh token -> grant
+        self.auth_codes: dict[str, AuthCode] = {}  # pending web-server-flow codes (auth.py)
         self.apps: dict[str, AppConfig] = {}  # app id -> config
         self.passwords: dict[str, str] = {}  # user id -> password (emulator only)
         self.security_tokens: dict[str, str] = {}
@@ -109,7 +121,20 @@ class Org:
         self._access_cache: dict[str, EffectiveAccess] = {}
         self._autonumber: dict[str, int] = {}
         self._undo: list[tuple[str, str, dict | None]] | None = None
-        self.insert_system("Organization", {"Id": self.org_id, "Name": self.name, "OrganizationType": f"{self.edition} Edition", "IsSandbox": False, "InstanceName": "EMU1", "Country": "US", "DefaultLocaleSidKey": "en_US", "TimeZoneSidKey": "America/Los_Angeles", "LanguageLocaleKey": "en_US"})
+        self.insert_system(
+            "Organization",
+            {
+                "Id": self.org_id,
+                "Name": self.name,
+                "OrganizationType": f"{self.edition} Edition",
+                "IsSandbox": False,
+                "InstanceName": "EMU1",
+                "Country": "US",
+                "DefaultLocaleSidKey": "en_US",
+                "TimeZoneSidKey": "America/Los_Angeles",
+                "LanguageLocaleKey": "en_US",
+            },
+        )
 
     # ------------------------------------------------------------------ lookups
 
@@ -124,7 +149,9 @@ class Org:
         obj = self.schema.object_of_id(record_id)
         if obj is None:
             return None
-        return self.tables[obj.name.lower()].get(to18(record_id) if len(record_id) == 15 else record_id)
+        return self.tables[obj.name.lower()].get(
+            to18(record_id) if len(record_id) == 15 else record_id
+        )
 
     def find(self, object_name: str, **criteria: Any) -> list[dict]:
         """Rows whose fields equal the criteria (case-insensitive for strings); internal use."""
@@ -169,8 +196,14 @@ class Org:
             if cached is not None:
                 return cached
             user = self.table("User")[user_id]
-            ps_ids = {a["PermissionSetId"] for a in self.find("PermissionSetAssignment", AssigneeId=user_id) if a.get("PermissionSetId")}
-            sets = [self.table("PermissionSet")[i] for i in ps_ids if i in self.table("PermissionSet")]
+            ps_ids = {
+                a["PermissionSetId"]
+                for a in self.find("PermissionSetAssignment", AssigneeId=user_id)
+                if a.get("PermissionSetId")
+            }
+            sets = [
+                self.table("PermissionSet")[i] for i in ps_ids if i in self.table("PermissionSet")
+            ]
             psl_names = set()
             for a in self.find("PermissionSetLicenseAssign", AssigneeId=user_id):
                 psl = self.get(a["PermissionSetLicenseId"])
@@ -209,12 +242,16 @@ class Org:
     def _can_write_setup(self, access: EffectiveAccess, obj: ObjectDef) -> bool:
         return access.modify_all_data or any(access.has(p) for p in obj.write_permissions)
 
-    def visible_rows(self, access: EffectiveAccess, obj: ObjectDef, include_deleted: bool = False) -> Iterable[dict]:
+    def visible_rows(
+        self, access: EffectiveAccess, obj: ObjectDef, include_deleted: bool = False
+    ) -> Iterable[dict]:
         if obj.name == "EventLogFile":
             return self.events.published_files(self.clock.now())
         rows: Iterable[dict] = self.tables[obj.name.lower()].values()
         owner_field = _OWNER_FIELD.get(obj.name.lower())
-        if owner_field and not (access.view_all_data or any(access.has(p) for p in obj.view_all_permissions)):
+        if owner_field and not (
+            access.view_all_data or any(access.has(p) for p in obj.view_all_permissions)
+        ):
             uid = access.user_id
             rows = [r for r in rows if r.get(owner_field) == uid]
         if not include_deleted:
@@ -237,16 +274,29 @@ class Org:
         user = self.table("User")[session.user_id]
         access = self.access_of(user["Id"])
         if not access.has("ApiEnabled"):
-            raise SalesforceError(403, "API_DISABLED_FOR_ORG", "API is not enabled for this Organization or Partner")
+            raise SalesforceError(
+                403, "API_DISABLED_FOR_ORG", "API is not enabled for this Organization or Partner"
+            )
         return CallContext(session=session, user=user, access=access, **kw)
 
     def admin_context(self, username: str | None = None) -> CallContext:
         """A context for setup code (seeding, tests) acting as an admin user."""
         user = self.user_by_username(username) if username else None
         if user is None:
-            user = next(u for u in self.table("User").values() if self.access_of(u["Id"]).modify_all_data)
+            user = next(
+                u for u in self.table("User").values() if self.access_of(u["Id"]).modify_all_data
+            )
         now = self.clock.now()
-        session = Session(token="internal", user_id=user["Id"], created=now, expires=now, login_type="Application", source_ip="127.0.0.1", session_key="", login_key="")
+        session = Session(
+            token="internal",
+            user_id=user["Id"],
+            created=now,
+            expires=now,
+            login_type="Application",
+            source_ip="127.0.0.1",
+            session_key="",
+            login_key="",
+        )
         return CallContext(session=session, user=user, access=self.access_of(user["Id"]))
 
     # ------------------------------------------------------------------ events
@@ -316,7 +366,9 @@ class Org:
     def set_last_login(self, user_id: str, when: datetime) -> None:
         with self.lock:
             user = self.table("User").get(user_id)
-            if user is not None and (user.get("LastLoginDate") is None or user["LastLoginDate"] < when):
+            if user is not None and (
+                user.get("LastLoginDate") is None or user["LastLoginDate"] < when
+            ):
                 user["LastLoginDate"] = when
 
     def sync_oauth_token(self, grant: RefreshGrant) -> None:
@@ -347,7 +399,9 @@ class Org:
 
     # ------------------------------------------------------------------ query
 
-    def query(self, ctx: CallContext, soql: str, *, include_deleted: bool = False, batch_size: int = 2000) -> dict:
+    def query(
+        self, ctx: CallContext, soql: str, *, include_deleted: bool = False, batch_size: int = 2000
+    ) -> dict:
         from .soql import execute
 
         source = _Source(self, ctx)
@@ -359,12 +413,23 @@ class Org:
         batch = max(200, min(batch_size, 2000))
         if obj is not None and obj.max_batch_size:
             batch = min(batch, obj.max_batch_size)
-        if obj is not None and obj.max_total_rows and not result.is_aggregate and len(records) > obj.max_total_rows:
+        if (
+            obj is not None
+            and obj.max_total_rows
+            and not result.is_aggregate
+            and len(records) > obj.max_total_rows
+        ):
             # OauthToken: queryMore stops at 2,500 rows in total; totalSize still tells the truth.
             records = records[: obj.max_total_rows]
         if result.count_only:
             return {"totalSize": total, "done": True, "records": []}
-        cursor = QueryCursor(records=records, total_size=total, batch=batch, object_name=result.object_name, api_version=ctx.api_version)
+        cursor = QueryCursor(
+            records=records,
+            total_size=total,
+            batch=batch,
+            object_name=result.object_name,
+            api_version=ctx.api_version,
+        )
         return self._page(cursor, None, 0)
 
     def query_more(self, ctx: CallContext, locator: str) -> dict:
@@ -401,25 +466,48 @@ class Org:
             raise not_found()
         return obj
 
-    def retrieve(self, ctx: CallContext, object_name: str, record_id: str, fields: list[str] | None = None) -> dict:
+    def retrieve(
+        self, ctx: CallContext, object_name: str, record_id: str, fields: list[str] | None = None
+    ) -> dict:
         obj = self.visible_object(ctx, object_name)
         if not obj.retrieveable:
             raise not_found()
         if not is_valid_id(record_id):
-            raise SalesforceError(400, "MALFORMED_ID", f"Id in URL is not valid: {record_id}" if False else "malformed id " + record_id)
+            raise SalesforceError(
+                400,
+                "MALFORMED_ID",
+                f"Id in URL is not valid: {record_id}" if False else "malformed id " + record_id,
+            )
         row = self.tables[obj.name.lower()].get(to18(record_id))
-        visible = {r["Id"] for r in self.visible_rows(ctx.access, obj)} if obj.name.lower() in _OWNER_FIELD else None
-        if row is None or row.get("IsDeleted") or (visible is not None and row["Id"] not in visible):
+        visible = (
+            {r["Id"] for r in self.visible_rows(ctx.access, obj)}
+            if obj.name.lower() in _OWNER_FIELD
+            else None
+        )
+        if (
+            row is None
+            or row.get("IsDeleted")
+            or (visible is not None and row["Id"] not in visible)
+        ):
             raise not_found()
         wanted = [obj.get_field(f) for f in fields] if fields else list(obj.fields.values())
-        out: dict[str, Any] = {"attributes": {"type": obj.name, "url": self.record_url(obj.name, row["Id"], ctx.api_version)}}
+        out: dict[str, Any] = {
+            "attributes": {
+                "type": obj.name,
+                "url": self.record_url(obj.name, row["Id"], ctx.api_version),
+            }
+        }
         for fdef in wanted:
             if fdef is None:
-                raise SalesforceError(400, "INVALID_FIELD", f"No such column on entity '{obj.name}'")
+                raise SalesforceError(
+                    400, "INVALID_FIELD", f"No such column on entity '{obj.name}'"
+                )
             if not self.field_visible(ctx.access, obj, fdef):
                 continue
             if fdef.type == "base64":
-                out[fdef.name] = self.record_url(obj.name, row["Id"], ctx.api_version) + "/" + fdef.name
+                out[fdef.name] = (
+                    self.record_url(obj.name, row["Id"], ctx.api_version) + "/" + fdef.name
+                )
             else:
                 out[fdef.name] = to_json(fdef, row.get(fdef.name))
         return out
@@ -485,9 +573,18 @@ class Org:
             return row["Id"]
 
     def _insert(self, ctx: CallContext, obj: ObjectDef, values: dict) -> str:
-        missing = [f.name for f in obj.fields.values() if f.required_on_create and values.get(f.name) in (None, "")]
+        missing = [
+            f.name
+            for f in obj.fields.values()
+            if f.required_on_create and values.get(f.name) in (None, "")
+        ]
         if missing:
-            raise SalesforceError(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
+            raise SalesforceError(
+                400,
+                "REQUIRED_FIELD_MISSING",
+                f"Required fields are missing: [{', '.join(missing)}]",
+                missing,
+            )
         row = self._new_row(ctx, obj, values)
         rules.before_insert(self, ctx, obj, row)
         self._check_references(obj, row)
@@ -544,7 +641,12 @@ class Org:
         for fname, value in values.items():
             fdef = obj.get_field(fname)
             if fdef is not None and fdef.required_on_create and value in (None, ""):
-                raise SalesforceError(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{fdef.name}]", [fdef.name])
+                raise SalesforceError(
+                    400,
+                    "REQUIRED_FIELD_MISSING",
+                    f"Required fields are missing: [{fdef.name}]",
+                    [fdef.name],
+                )
         new = {**row, **values}
         if "Name" in new and obj.get_field("FirstName") is not None:
             new["Name"] = " ".join(p for p in (new.get("FirstName"), new.get("LastName")) if p)
@@ -579,20 +681,36 @@ class Org:
             if rel.cascade_delete:
                 child = self.schema.get(rel.child_object)
                 assert child is not None
-                for c in [r for r in self.tables[child.name.lower()].values() if r.get(rel.field) == row["Id"]]:
+                for c in [
+                    r
+                    for r in self.tables[child.name.lower()].values()
+                    if r.get(rel.field) == row["Id"]
+                ]:
                     self.remove(child, c)
         self._rebuild_unique_for(obj)
         if table in _ACCESS_TABLES:
             self._access_changed()
 
-    def upsert(self, ctx: CallContext, object_name: str, ext_field: str, ext_value: str, data: dict) -> tuple[str, bool]:
+    def upsert(
+        self, ctx: CallContext, object_name: str, ext_field: str, ext_value: str, data: dict
+    ) -> tuple[str, bool]:
         """Returns (id, created). Several matches raise the HTTP 300 case."""
         with self.lock:
             obj = self.visible_object(ctx, object_name)
             fdef = obj.get_field(ext_field)
-            if fdef is None or not (fdef.external_id or fdef.name == "Id") or not self.field_visible(ctx.access, obj, fdef):
-                raise SalesforceError(404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {ext_field}")
-            matches = [r for r in self.visible_rows(ctx.access, obj) if _eq(r.get(fdef.name), ext_value)]
+            if (
+                fdef is None
+                or not (fdef.external_id or fdef.name == "Id")
+                or not self.field_visible(ctx.access, obj, fdef)
+            ):
+                raise SalesforceError(
+                    404,
+                    "NOT_FOUND",
+                    f"Provided external ID field does not exist or is not accessible: {ext_field}",
+                )
+            matches = [
+                r for r in self.visible_rows(ctx.access, obj) if _eq(r.get(fdef.name), ext_value)
+            ]
             if len(matches) > 1:
                 raise MultipleMatches([self.record_url(obj.name, r["Id"]) for r in matches])
             if matches:
@@ -618,7 +736,9 @@ class Org:
 
     def _existing(self, obj: ObjectDef, record_id: str) -> dict:
         if not is_valid_id(record_id):
-            raise SalesforceError(400, "MALFORMED_ID", f"{obj.label} ID: id value of incorrect type: {record_id}")
+            raise SalesforceError(
+                400, "MALFORMED_ID", f"{obj.label} ID: id value of incorrect type: {record_id}"
+            )
         row = self.tables[obj.name.lower()].get(to18(record_id))
         if row is None:
             raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
@@ -627,16 +747,22 @@ class Org:
         return row
 
     def _check_writable(self, ctx: CallContext, obj: ObjectDef, op: str) -> None:
-        can_schema = {"create": obj.createable, "update": obj.updateable, "delete": obj.deletable}[op]
+        can_schema = {"create": obj.createable, "update": obj.updateable, "delete": obj.deletable}[
+            op
+        ]
         if obj.setup:
             allowed = can_schema and self._can_write_setup(ctx.access, obj)
         else:
             acc = ctx.access.object(obj.name)
-            allowed = can_schema and {"create": acc.create, "update": acc.edit, "delete": acc.delete}[op]
+            allowed = (
+                can_schema and {"create": acc.create, "update": acc.edit, "delete": acc.delete}[op]
+            )
         if allowed:
             return
         if op == "create":
-            raise SalesforceError(400, "INVALID_TYPE", f"entity type cannot be inserted: {obj.label}")
+            raise SalesforceError(
+                400, "INVALID_TYPE", f"entity type cannot be inserted: {obj.label}"
+            )
         raise insufficient_access()
 
     def _coerce(self, ctx: CallContext, obj: ObjectDef, data: dict, *, creating: bool) -> dict:
@@ -647,9 +773,15 @@ class Org:
                 continue
             fdef = obj.get_field(key)
             if fdef is None or not self.field_visible(ctx.access, obj, fdef):
-                raise SalesforceError(400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}")
+                raise SalesforceError(
+                    400, "INVALID_FIELD", f"No such column '{key}' on sobject of type {obj.name}"
+                )
             if fdef.name == "Id":
-                raise SalesforceError(400, "INVALID_FIELD", "The Id field should not be specified in the sobject data.")
+                raise SalesforceError(
+                    400,
+                    "INVALID_FIELD",
+                    "The Id field should not be specified in the sobject data.",
+                )
             writable = fdef.createable if creating else fdef.updateable
             if writable and obj.access == "crud" and fdef.permissionable:
                 writable = ctx.access.field(obj.name, fdef.name)[1]
@@ -659,7 +791,12 @@ class Org:
             out[fdef.name] = from_json(obj.name, fdef, value)
         if bad:
             if obj.name == "SetupEntityAccess" and bad == ["SetupEntityType"]:
-                raise SalesforceError(400, "INVALID_FIELD_FOR_INSERT_UPDATE", "Field is not writeable: SetupEntityAccess.SetupEntityType", bad)
+                raise SalesforceError(
+                    400,
+                    "INVALID_FIELD_FOR_INSERT_UPDATE",
+                    "Field is not writeable: SetupEntityAccess.SetupEntityType",
+                    bad,
+                )
             raise SalesforceError(
                 400,
                 "INVALID_FIELD_FOR_INSERT_UPDATE",
@@ -670,16 +807,25 @@ class Org:
 
     def _check_references(self, obj: ObjectDef, row: dict) -> None:
         for fdef in obj.fields.values():
-            if fdef.type != "reference" or not fdef.createable and not fdef.updateable:
+            if fdef.type != "reference" or (not fdef.createable and not fdef.updateable):
                 continue
             value = row.get(fdef.name)
             if value is None:
                 continue
             target = self.schema.object_of_id(value)
-            if target is None or not any(t.lower() == target.name.lower() for t in fdef.reference_to):
-                raise SalesforceError(400, "FIELD_INTEGRITY_EXCEPTION", f"{fdef.label}: id value of incorrect type: {value}", [fdef.name])
+            if target is None or not any(
+                t.lower() == target.name.lower() for t in fdef.reference_to
+            ):
+                raise SalesforceError(
+                    400,
+                    "FIELD_INTEGRITY_EXCEPTION",
+                    f"{fdef.label}: id value of incorrect type: {value}",
+                    [fdef.name],
+                )
             if value not in self.tables[target.name.lower()]:
-                raise SalesforceError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [fdef.name])
+                raise SalesforceError(
+                    400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [fdef.name]
+                )
 
     def _unique_fields(self, obj: ObjectDef) -> list[FieldDef]:
         return [f for f in obj.fields.values() if f.unique]
@@ -688,7 +834,9 @@ class Org:
         for fdef in self._unique_fields(obj):
             value = row.get(fdef.name)
             if value is not None:
-                self._unique.setdefault((obj.name.lower(), fdef.name.lower()), {})[str(value).lower()] = row["Id"]
+                self._unique.setdefault((obj.name.lower(), fdef.name.lower()), {})[
+                    str(value).lower()
+                ] = row["Id"]
 
     def _rebuild_unique_for(self, obj: ObjectDef) -> None:
         for fdef in self._unique_fields(obj):
@@ -707,11 +855,23 @@ class Org:
             value = row.get(fdef.name)
             if value is None:
                 continue
-            other = self._unique.get((obj.name.lower(), fdef.name.lower()), {}).get(str(value).lower())
+            other = self._unique.get((obj.name.lower(), fdef.name.lower()), {}).get(
+                str(value).lower()
+            )
             if other is not None and other != own_id:
                 if obj.name == "User" and fdef.name == "Username":
-                    raise SalesforceError(400, "DUPLICATE_USERNAME", f"Duplicate Username.<br>The username already exists in this or another Salesforce organization. Usernames must be unique across all Salesforce organizations. To resolve, use a different username (it doesn't need to match the user's email address). ", ["Username"])
-                raise SalesforceError(400, "DUPLICATE_VALUE", f"duplicate value found: {fdef.name} duplicates value on record with id: {other}", [fdef.name])
+                    raise SalesforceError(
+                        400,
+                        "DUPLICATE_USERNAME",
+                        "Duplicate Username.<br>The username already exists in this or another Salesforce organization. Usernames must be unique across all Salesforce organizations. To resolve, use a different username (it doesn't need to match the user's email address). ",
+                        ["Username"],
+                    )
+                raise SalesforceError(
+                    400,
+                    "DUPLICATE_VALUE",
+                    f"duplicate value found: {fdef.name} duplicates value on record with id: {other}",
+                    [fdef.name],
+                )
 
     def api_usage(self) -> tuple[int, int]:
         used, _ = self.api_counter.snapshot(self.clock.now().date())
@@ -722,7 +882,9 @@ class MultipleMatches(SalesforceError):
     """Upsert by external id matched several records: HTTP 300 with their URLs."""
 
     def __init__(self, urls: list[str]) -> None:
-        super().__init__(300, "MULTIPLE_CHOICES", "more than one record found for external id field")
+        super().__init__(
+            300, "MULTIPLE_CHOICES", "more than one record found for external id field"
+        )
         self.urls = urls
 
 

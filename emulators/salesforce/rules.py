@@ -29,7 +29,14 @@ OBJECT_DEPENDENCIES = {
     "ViewAllRecords": ("Read",),
     "ModifyAllRecords": ("Read", "Edit", "Delete", "ViewAllRecords"),
 }
-_FLAG_LABEL = {"Read": "Read", "Create": "Create", "Edit": "Edit", "Delete": "Delete", "ViewAllRecords": "View All", "ModifyAllRecords": "Modify All"}
+_FLAG_LABEL = {
+    "Read": "Read",
+    "Create": "Create",
+    "Edit": "Edit",
+    "Delete": "Delete",
+    "ViewAllRecords": "View All",
+    "ModifyAllRecords": "Modify All",
+}
 
 
 def _integrity(message: str, fields: list[str] | None = None) -> SalesforceError:
@@ -59,7 +66,9 @@ def after_insert(org: Org, ctx: CallContext, obj: ObjectDef, row: dict) -> None:
 
 def before_update(org: Org, ctx: CallContext, obj: ObjectDef, old: dict, new: dict) -> None:
     if obj.name == "User":
-        if new["ProfileId"] != old["ProfileId"] or (new.get("IsActive") and not old.get("IsActive")):
+        if new["ProfileId"] != old["ProfileId"] or (
+            new.get("IsActive") and not old.get("IsActive")
+        ):
             _check_user_seat(org, new, exclude=old["Id"])
         new["Username"] = new["Username"].lower()
     elif obj.name == "ObjectPermissions":
@@ -76,7 +85,10 @@ def after_update(org: Org, ctx: CallContext, obj: ObjectDef, old: dict, new: dic
             _sync_profile_assignment(org, new, old["ProfileId"])
         recount_licenses(org)
     # A permission row with every flag false is deleted by the platform.
-    if obj.name == "ObjectPermissions" and not any(new.get(f"Permissions{f}") for f in ("Read", "Create", "Edit", "Delete", "ViewAllRecords", "ModifyAllRecords")):
+    if obj.name == "ObjectPermissions" and not any(
+        new.get(f"Permissions{f}")
+        for f in ("Read", "Create", "Edit", "Delete", "ViewAllRecords", "ModifyAllRecords")
+    ):
         org.remove(obj, new)
     if obj.name == "FieldPermissions" and not new.get("PermissionsRead"):
         org.remove(obj, new)
@@ -85,25 +97,39 @@ def after_update(org: Org, ctx: CallContext, obj: ObjectDef, old: dict, new: dic
 def before_delete(org: Org, ctx: CallContext, obj: ObjectDef, row: dict) -> None:
     if obj.name == "PermissionSet":
         if row.get("IsOwnedByProfile"):
-            raise SalesforceError(400, "DELETE_FAILED", "You can't delete a permission set that's owned by a profile.")
+            raise SalesforceError(
+                400, "DELETE_FAILED", "You can't delete a permission set that's owned by a profile."
+            )
         if org.find("PermissionSetAssignment", PermissionSetId=row["Id"]):
-            raise SalesforceError(400, "DELETE_FAILED", "You can't delete this permission set because it's assigned to one or more users.")
+            raise SalesforceError(
+                400,
+                "DELETE_FAILED",
+                "You can't delete this permission set because it's assigned to one or more users.",
+            )
         for child in ("ObjectPermissions", "FieldPermissions", "SetupEntityAccess"):
             for r in org.find(child, ParentId=row["Id"]):
                 org.remove(org.schema.get(child), r)  # type: ignore[arg-type]
     elif obj.name == "PermissionSetAssignment":
         ps = org.get(row["PermissionSetId"]) if row.get("PermissionSetId") else None
         if ps and ps.get("IsOwnedByProfile"):
-            raise _integrity("You can't assign or unassign this permission set because it's associated with a profile.")
+            raise _integrity(
+                "You can't assign or unassign this permission set because it's associated with a profile."
+            )
     elif obj.name == "PermissionSetLicenseAssign":
         needing = [
-            a for a in org.find("PermissionSetAssignment", AssigneeId=row["AssigneeId"])
-            if (ps := org.get(a["PermissionSetId"] or "")) and ps.get("LicenseId") == row["PermissionSetLicenseId"]
+            a
+            for a in org.find("PermissionSetAssignment", AssigneeId=row["AssigneeId"])
+            if (ps := org.get(a["PermissionSetId"] or ""))
+            and ps.get("LicenseId") == row["PermissionSetLicenseId"]
         ]
         if needing:
-            raise _integrity("Can't remove the permission set license from the user because permission sets that require it are assigned.")
+            raise _integrity(
+                "Can't remove the permission set license from the user because permission sets that require it are assigned."
+            )
     elif obj.name == "User":
-        raise SalesforceError(400, "DELETE_FAILED", "Users can't be deleted. Deactivate the user instead.")
+        raise SalesforceError(
+            400, "DELETE_FAILED", "Users can't be deleted. Deactivate the user instead."
+        )
 
 
 def after_delete(org: Org) -> None:
@@ -119,7 +145,9 @@ def _before_insert_user(org: Org, ctx: CallContext, row: dict) -> None:
         row["IsActive"] = True
     profile = org.get(row["ProfileId"])
     if profile is None:
-        raise SalesforceError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["ProfileId"])
+        raise SalesforceError(
+            400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["ProfileId"]
+        )
     row["UserType"] = profile.get("UserType") or "Standard"
     _check_user_seat(org, row, exclude=None)
 
@@ -131,7 +159,11 @@ def _check_user_seat(org: Org, user: dict, exclude: str | None) -> None:
     lic = org.find_one("UserLicense", Name=lic_name)
     if lic is None:
         return
-    used = sum(1 for u in org.table("User").values() if u["Id"] != exclude and u.get("IsActive") and org.license_of(u) == lic_name)
+    used = sum(
+        1
+        for u in org.table("User").values()
+        if u["Id"] != exclude and u.get("IsActive") and org.license_of(u) == lic_name
+    )
     if used >= (lic.get("TotalLicenses") or 0):
         raise SalesforceError(
             400,
@@ -161,11 +193,16 @@ def _sync_profile_assignment(org: Org, user: dict, old_profile_id: str | None) -
     if old_profile_id:
         old_ps = org.find_one("PermissionSet", ProfileId=old_profile_id, IsOwnedByProfile=True)
         if old_ps:
-            for a in org.find("PermissionSetAssignment", AssigneeId=user["Id"], PermissionSetId=old_ps["Id"]):
+            for a in org.find(
+                "PermissionSetAssignment", AssigneeId=user["Id"], PermissionSetId=old_ps["Id"]
+            ):
                 org.remove(org.schema.get("PermissionSetAssignment"), a)  # type: ignore[arg-type]
     ps = org.find_one("PermissionSet", ProfileId=user["ProfileId"], IsOwnedByProfile=True)
     if ps:
-        org.insert_system("PermissionSetAssignment", {"AssigneeId": user["Id"], "PermissionSetId": ps["Id"], "IsActive": True})
+        org.insert_system(
+            "PermissionSetAssignment",
+            {"AssigneeId": user["Id"], "PermissionSetId": ps["Id"], "IsActive": True},
+        )
     org._access_changed()
 
 
@@ -179,7 +216,11 @@ def check_password(password: str) -> None:
 
 
 def _before_insert_psla(org: Org, ctx: CallContext, row: dict) -> None:
-    if org.find("PermissionSetLicenseAssign", AssigneeId=row["AssigneeId"], PermissionSetLicenseId=row["PermissionSetLicenseId"]):
+    if org.find(
+        "PermissionSetLicenseAssign",
+        AssigneeId=row["AssigneeId"],
+        PermissionSetLicenseId=row["PermissionSetLicenseId"],
+    ):
         raise SalesforceError(400, "DUPLICATE_VALUE", _UNKNOWN_DUP)
     psl = org.get(row["PermissionSetLicenseId"])
     user = org.get(row["AssigneeId"])
@@ -190,7 +231,11 @@ def _before_insert_psla(org: Org, ctx: CallContext, row: dict) -> None:
             f"Can't assign permission set license {psl['MasterLabel']} to user {user['Name']}. The user license doesn't allow this permission set license."
         )
     if (psl.get("UsedLicenses") or 0) >= (psl.get("TotalLicenses") or 0):
-        raise SalesforceError(400, "LICENSE_LIMIT_EXCEEDED", f"License Limit Exceeded: no more {psl['MasterLabel']} licenses are available.")
+        raise SalesforceError(
+            400,
+            "LICENSE_LIMIT_EXCEEDED",
+            f"License Limit Exceeded: no more {psl['MasterLabel']} licenses are available.",
+        )
     row["IsRevoked"] = False
 
 
@@ -219,10 +264,19 @@ def _before_insert_permission_set(org: Org, ctx: CallContext, row: dict) -> None
                 ["Name"],
             )
         if org.find("PermissionSet", Name=row["Name"]):
-            raise SalesforceError(400, "DUPLICATE_DEVELOPER_NAME", "This API Name is already in use. Enter a unique name.", ["Name"])
-        row.update({"IsOwnedByProfile": False, "IsCustom": True, "Type": "Regular", "ProfileId": None})
+            raise SalesforceError(
+                400,
+                "DUPLICATE_DEVELOPER_NAME",
+                "This API Name is already in use. Enter a unique name.",
+                ["Name"],
+            )
+        row.update(
+            {"IsOwnedByProfile": False, "IsCustom": True, "Type": "Regular", "ProfileId": None}
+        )
     if row.get("LicenseId") and org.get(row["LicenseId"]) is None:
-        raise SalesforceError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["LicenseId"])
+        raise SalesforceError(
+            400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["LicenseId"]
+        )
     _check_system_permissions(org, row)
 
 
@@ -230,7 +284,11 @@ def _check_system_permissions(org: Org, row: dict) -> None:
     if _license_key(org, row.get("LicenseId")) != "integration":
         return
     for key, value in row.items():
-        if key.startswith("Permissions") and value is True and key[len("Permissions") :] not in INTEGRATION_ALLOWED_SYSTEM_PERMISSIONS:
+        if (
+            key.startswith("Permissions")
+            and value is True
+            and key[len("Permissions") :] not in INTEGRATION_ALLOWED_SYSTEM_PERMISSIONS
+        ):
             raise _integrity(f"The user license doesn't allow the permission: {_perm_label(key)}")
 
 
@@ -244,24 +302,39 @@ def _before_insert_psa(org: Org, ctx: CallContext, row: dict) -> None:
     user = org.get(row["AssigneeId"])
     if ps is None or user is None:
         raise SalesforceError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
-    if org.find("PermissionSetAssignment", AssigneeId=row["AssigneeId"], PermissionSetId=row["PermissionSetId"]):
+    if org.find(
+        "PermissionSetAssignment",
+        AssigneeId=row["AssigneeId"],
+        PermissionSetId=row["PermissionSetId"],
+    ):
         raise SalesforceError(400, "DUPLICATE_VALUE", _UNKNOWN_DUP)
     if ps.get("IsOwnedByProfile") and ctx is not None:
-        raise _integrity("You can't assign or unassign this permission set because it's associated with a profile.")
+        raise _integrity(
+            "You can't assign or unassign this permission set because it's associated with a profile."
+        )
     row["IsActive"] = True
     reason = license_denial(org, ps, user)
     if reason:
-        raise _integrity(f'Can\'t assign permission set "{ps["Label"]}" to user "{user["Name"]}". {reason}')
+        raise _integrity(
+            f'Can\'t assign permission set "{ps["Label"]}" to user "{user["Name"]}". {reason}'
+        )
 
 
 def license_denial(org: Org, ps: dict, user: dict) -> str | None:
     """Why ``user``'s licences cannot carry ``ps`` (None when they can)."""
     user_license = org.license_of(user)
     ps_license = ps.get("LicenseId")
-    held_psls = {a["PermissionSetLicenseId"] for a in org.find("PermissionSetLicenseAssign", AssigneeId=user["Id"])}
+    held_psls = {
+        a["PermissionSetLicenseId"]
+        for a in org.find("PermissionSetLicenseAssign", AssigneeId=user["Id"])
+    }
     if ps_license:
         lic = org.get(ps_license)
-        if lic is not None and lic.get("__type") == "PermissionSetLicense" and ps_license not in held_psls:
+        if (
+            lic is not None
+            and lic.get("__type") == "PermissionSetLicense"
+            and ps_license not in held_psls
+        ):
             return f"The user doesn't have the permission set license {lic['MasterLabel']} that this permission set requires."
         if lic is not None and lic.get("__type") == "UserLicense" and lic["Name"] != user_license:
             return f"The user license doesn't match the permission set license: {lic['Name']}."
@@ -271,10 +344,17 @@ def license_denial(org: Org, ps: dict, user: dict) -> str | None:
     for op in org.find("ObjectPermissions", ParentId=ps["Id"]):
         obj = org.schema.get(op["SobjectType"])
         if not has_psl or obj is None or not obj.integration_grantable:
-            flag = next((f for f in ("Read", "Create", "Edit", "Delete") if op.get(f"Permissions{f}")), "Read")
+            flag = next(
+                (f for f in ("Read", "Create", "Edit", "Delete") if op.get(f"Permissions{f}")),
+                "Read",
+            )
             return f"The user license doesn't allow the permission: {flag} {_plural(org, op['SobjectType'])}"
     for key, value in ps.items():
-        if key.startswith("Permissions") and value is True and key[len("Permissions") :] not in INTEGRATION_ALLOWED_SYSTEM_PERMISSIONS:
+        if (
+            key.startswith("Permissions")
+            and value is True
+            and key[len("Permissions") :] not in INTEGRATION_ALLOWED_SYSTEM_PERMISSIONS
+        ):
             return f"The user license doesn't allow the permission: {_perm_label(key)}"
     return None
 
@@ -303,12 +383,22 @@ def _check_object_permissions(org: Org, row: dict) -> None:
         for fdef in obj.fields.values():
             if fdef.cascade_delete and fdef.reference_to:
                 master = fdef.reference_to[0]
-                master_perm = org.find_one("ObjectPermissions", ParentId=row["ParentId"], SobjectType=master)
+                master_perm = org.find_one(
+                    "ObjectPermissions", ParentId=row["ParentId"], SobjectType=master
+                )
                 if not (master_perm and master_perm.get("PermissionsRead")):
-                    raise _integrity(f"Permission Read {plural} depends on permission(s): Read {_plural(org, master)}")
+                    raise _integrity(
+                        f"Permission Read {plural} depends on permission(s): Read {_plural(org, master)}"
+                    )
     ps = org.get(row["ParentId"])
-    if ps is not None and _license_key(org, ps.get("LicenseId")) == "integration" and not obj.integration_grantable:
-        flag = next((f for f in ("Read", "Create", "Edit", "Delete") if row.get(f"Permissions{f}")), "Read")
+    if (
+        ps is not None
+        and _license_key(org, ps.get("LicenseId")) == "integration"
+        and not obj.integration_grantable
+    ):
+        flag = next(
+            (f for f in ("Read", "Create", "Edit", "Delete") if row.get(f"Permissions{f}")), "Read"
+        )
         raise _integrity(f"The user license doesn't allow the permission: {flag} {plural}")
 
 
@@ -323,7 +413,12 @@ def _check_field_permissions(org: Org, row: dict) -> None:
     obj_name, _, field_name = name.partition(".")
     obj = org.schema.get(obj_name)
     fdef = obj.get_field(field_name) if obj else None
-    if obj is None or fdef is None or not fdef.permissionable or obj.name.lower() != (row.get("SobjectType") or "").lower():
+    if (
+        obj is None
+        or fdef is None
+        or not fdef.permissionable
+        or obj.name.lower() != (row.get("SobjectType") or "").lower()
+    ):
         raise SalesforceError(
             400,
             "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
@@ -333,8 +428,12 @@ def _check_field_permissions(org: Org, row: dict) -> None:
     row["Field"] = f"{obj.name}.{fdef.name}"
     row["SobjectType"] = obj.name
     if row.get("PermissionsEdit") and not row.get("PermissionsRead"):
-        raise _integrity(f"Permission Edit {row['Field']} depends on permission(s): Read {row['Field']}")
-    if row.get("PermissionsEdit") and (fdef.calculated or fdef.auto_number or not fdef.updateable and not fdef.createable):
+        raise _integrity(
+            f"Permission Edit {row['Field']} depends on permission(s): Read {row['Field']}"
+        )
+    if row.get("PermissionsEdit") and (
+        fdef.calculated or fdef.auto_number or (not fdef.updateable and not fdef.createable)
+    ):
         raise _integrity(f"Field {row['Field']} is not editable: only read access can be granted")
 
 
@@ -347,7 +446,9 @@ def _before_insert_field_permissions(org: Org, ctx: CallContext, row: dict) -> N
 def _before_insert_setup_entity_access(org: Org, ctx: CallContext, row: dict) -> None:
     target = org.schema.object_of_id(row["SetupEntityId"])
     if target is None or org.get(row["SetupEntityId"]) is None:
-        raise SalesforceError(400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["SetupEntityId"])
+        raise SalesforceError(
+            400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["SetupEntityId"]
+        )
     row["SetupEntityType"] = target.name
     if org.find("SetupEntityAccess", ParentId=row["ParentId"], SetupEntityId=row["SetupEntityId"]):
         raise SalesforceError(400, "DUPLICATE_VALUE", _UNKNOWN_DUP)

@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 GroundTruth = Literal["integration_under_human", "dedicated_integration", "human_interactive"]
 Operation = Literal["query", "create", "update", "upsert", "delete"]
-AuthFlow = Literal["jwt_bearer", "client_credentials", "refresh_token", "password", "soap_login", "ui"]
+AuthFlow = Literal[
+    "jwt_bearer", "client_credentials", "refresh_token", "password", "soap_login", "ui"
+]
 
 
 class _Model(BaseModel):
@@ -137,7 +139,9 @@ class PermissionSetSpec(_Model):
     license: str | None = None  # PSL developer name or user licence name
     system_permissions: list[str] = Field(default_factory=list)
     objects: list[ObjectPermissionSpec] = Field(default_factory=list)
-    fields: dict[str, Literal["read", "edit"]] = Field(default_factory=dict)  # "Account.Industry": "edit"
+    fields: dict[str, Literal["read", "edit"]] = Field(
+        default_factory=dict
+    )  # "Account.Industry": "edit"
 
 
 class ProfileSpec(PermissionSetSpec):

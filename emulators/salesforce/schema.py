@@ -12,11 +12,29 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 # Fields every object carries; the platform maintains them and they are never permissionable.
-AUDIT_FIELDS = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp")
+AUDIT_FIELDS = (
+    "CreatedDate",
+    "CreatedById",
+    "LastModifiedDate",
+    "LastModifiedById",
+    "SystemModstamp",
+)
 
 NUMERIC_TYPES = frozenset({"int", "double", "currency", "percent"})
 TEXT_TYPES = frozenset(
-    {"string", "textarea", "email", "phone", "url", "picklist", "multipicklist", "combobox", "id", "reference", "encryptedstring"}
+    {
+        "string",
+        "textarea",
+        "email",
+        "phone",
+        "url",
+        "picklist",
+        "multipicklist",
+        "combobox",
+        "id",
+        "reference",
+        "encryptedstring",
+    }
 )
 
 
@@ -158,7 +176,7 @@ class Schema:
     def object_of_id(self, record_id: str) -> ObjectDef | None:
         return self._by_prefix.get(record_id[:3])
 
-    def __iter__(self):  # noqa: ANN204
+    def __iter__(self):
         return iter(sorted(self._objects.values(), key=lambda o: o.name))
 
     def __contains__(self, name: str) -> bool:
@@ -168,9 +186,11 @@ class Schema:
         out = []
         for obj in self:
             for f in obj.fields.values():
-                if f.type == "reference" and any(t.lower() == parent.lower() for t in f.reference_to):
+                if f.type == "reference" and any(
+                    t.lower() == parent.lower() for t in f.reference_to
+                ):
                     child_name = None
-                    if f.relationship_name and f.cascade_delete or f.relationship_name:
+                    if (f.relationship_name and f.cascade_delete) or f.relationship_name:
                         child_name = _plural_relationship(obj.name)
                     out.append(ChildRelationship(obj.name, f.name, child_name, f.cascade_delete))
         return out

@@ -62,7 +62,7 @@ class RunningEmulator:
     thread: threading.Thread | None = None
 
     @property
-    def org(self):  # noqa: ANN201
+    def org(self):
         return self.loaded.org
 
     @property
@@ -112,16 +112,39 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
 
 
-def prepare(scenario: Scenario | str | Path, *, port: int | None = None, state_dir: Path | None = None, seed: int = 0, follow_wall_clock: bool = False) -> RunningEmulator:
+def prepare(
+    scenario: Scenario | str | Path,
+    *,
+    port: int | None = None,
+    state_dir: Path | None = None,
+    seed: int = 0,
+    follow_wall_clock: bool = False,
+) -> RunningEmulator:
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     loaded = build_org(scenario, seed=seed, follow_wall_clock=follow_wall_clock)
     port = port or free_port()
     state_dir = state_dir or Path(tempfile.mkdtemp(prefix="handover-emulator-"))
-    ca, _, _ = write_tls_material(state_dir / "tls", ["127.0.0.1", "localhost", loaded.org.my_domain, "login.salesforce.com", "test.salesforce.com"])
-    emu = Emulator(org=loaded.org, faults=FaultInjector(seed=seed), control_token=secrets.token_urlsafe(24), port=port)
+    ca, _, _ = write_tls_material(
+        state_dir / "tls",
+        [
+            "127.0.0.1",
+            "localhost",
+            loaded.org.my_domain,
+            "login.salesforce.com",
+            "test.salesforce.com",
+        ],
+    )
+    emu = Emulator(
+        org=loaded.org,
+        faults=FaultInjector(seed=seed),
+        control_token=secrets.token_urlsafe(24),
+        port=port,
+    )
     session = admin_session(loaded)
-    running = RunningEmulator(emulator=emu, loaded=loaded, state_dir=state_dir, ca_bundle=ca, access_token=session.token)
+    running = RunningEmulator(
+        emulator=emu, loaded=loaded, state_dir=state_dir, ca_bundle=ca, access_token=session.token
+    )
     running.write_credentials()
     return running
 

@@ -45,6 +45,17 @@ class RefreshGrant:
     revoked: bool = False
 
 
+@dataclass
+class AuthCode:
+    """A pending web-server-flow authorization code (single use, short-lived)."""
+
+    code: str
+    app_id: str
+    user_id: str
+    redirect_uri: str
+    expires: datetime
+
+
 def new_access_token(org_id: str) -> str:
     # Real tokens look like "00D5g000000abcD!AQ4AQ...": the org id, '!', an opaque part.
     return f"{org_id[:15]}!AQ{secrets.token_urlsafe(72)}"

@@ -55,7 +55,7 @@ def _deserialize_error(kind: str, value: Any) -> SalesforceError:
 
 def from_json(object_name: str, fdef: FieldDef, value: Any) -> Any:
     """Coerce a JSON value for ``fdef``; raises the error Salesforce gives for bad input."""
-    if value is None or value == "" and fdef.type not in ("string", "textarea"):
+    if value is None or (value == "" and fdef.type not in ("string", "textarea")):
         return None
     t = fdef.type
     try:
@@ -91,7 +91,9 @@ def from_json(object_name: str, fdef: FieldDef, value: Any) -> Any:
     except SalesforceError:
         raise
     except (TypeError, ValueError):
-        raise _deserialize_error({"date": "date", "datetime": "datetime"}.get(t, t), value) from None
+        raise _deserialize_error(
+            {"date": "date", "datetime": "datetime"}.get(t, t), value
+        ) from None
     text = value if isinstance(value, str) else str(value)
     if fdef.length and len(text) > fdef.length:
         raise SalesforceError(
@@ -101,8 +103,18 @@ def from_json(object_name: str, fdef: FieldDef, value: Any) -> Any:
             [fdef.name],
         )
     if t == "email" and text and not _EMAIL.match(text):
-        raise SalesforceError(400, "INVALID_EMAIL_ADDRESS", f"{fdef.label or fdef.name}: invalid email address: {text}", [fdef.name])
-    if t == "picklist" and fdef.restricted_picklist and fdef.picklist_values and text not in fdef.picklist_values:
+        raise SalesforceError(
+            400,
+            "INVALID_EMAIL_ADDRESS",
+            f"{fdef.label or fdef.name}: invalid email address: {text}",
+            [fdef.name],
+        )
+    if (
+        t == "picklist"
+        and fdef.restricted_picklist
+        and fdef.picklist_values
+        and text not in fdef.picklist_values
+    ):
         raise SalesforceError(
             400,
             "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",

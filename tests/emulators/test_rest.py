@@ -32,11 +32,27 @@ SCENARIO = {
     },
     "users": [
         {"username": "admin@rest.test", "last_name": "Admin", "profile": "System Administrator"},
-        {"username": "rep@rest.test", "first_name": "Rita", "last_name": "Rep", "profile": "Standard User"},
-        {"username": "svc.sync@rest.test", "last_name": "Sync", "profile": "Minimum Access - API Only Integrations"},
+        {
+            "username": "rep@rest.test",
+            "first_name": "Rita",
+            "last_name": "Rep",
+            "profile": "Standard User",
+        },
+        {
+            "username": "svc.sync@rest.test",
+            "last_name": "Sync",
+            "profile": "Minimum Access - API Only Integrations",
+        },
     ],
-    "connected_apps": [{"name": "Sync App", "consumer_key": "CK-SYNC", "consumer_secret": "CS-SYNC"}],
-    "data": {"Account": [{"Name": "Acme Freight", "ERP_Id__c": "NS-1"}, {"Name": "Blue Harbor", "ERP_Id__c": "NS-2"}]},
+    "connected_apps": [
+        {"name": "Sync App", "consumer_key": "CK-SYNC", "consumer_secret": "CS-SYNC"}
+    ],
+    "data": {
+        "Account": [
+            {"Name": "Acme Freight", "ERP_Id__c": "NS-1"},
+            {"Name": "Blue Harbor", "ERP_Id__c": "NS-2"},
+        ]
+    },
 }
 
 
@@ -64,8 +80,20 @@ def sf_as(emulator, username: str | None = None) -> Salesforce:
         user = org.user_by_username(username)
         now = org.clock.now()
         token = new_access_token(org.org_id)
-        org.sessions[token] = Session(token, user["Id"], now, expiry(now) + timedelta(days=30), "Remote Access 2.0", "203.0.113.5", "sk", "lk", app_name="Sync App")
-    return Salesforce(instance_url=emulator.instance_url, session_id=token, session=_session(emulator.ca_bundle))
+        org.sessions[token] = Session(
+            token,
+            user["Id"],
+            now,
+            expiry(now) + timedelta(days=30),
+            "Remote Access 2.0",
+            "203.0.113.5",
+            "sk",
+            "lk",
+            app_name="Sync App",
+        )
+    return Salesforce(
+        instance_url=emulator.instance_url, session_id=token, session=_session(emulator.ca_bundle)
+    )
 
 
 def test_versions_and_resources(emulator):
@@ -91,7 +119,9 @@ def test_limit_header_parsed_by_simple_salesforce(emulator):
 def test_crud_round_trip(emulator):
     sf = sf_as(emulator)
     created = sf.Account.create({"Name": "Northwind Cargo", "Industry": "Logistics"})
-    assert created["success"] is True and created["id"].startswith("001") and len(created["id"]) == 18
+    assert (
+        created["success"] is True and created["id"].startswith("001") and len(created["id"]) == 18
+    )
     got = sf.Account.get(created["id"])
     assert got["Name"] == "Northwind Cargo" and got["attributes"]["type"] == "Account"
     assert sf.Account.update(created["id"], {"Industry": "Retail"}) == 204
@@ -107,16 +137,26 @@ def test_validation_errors_have_salesforce_codes(emulator):
     sf = sf_as(emulator)
     with pytest.raises(SalesforceMalformedRequest) as e:
         sf.Account.create({"Name": "X", "Nope__c": 1})
-    assert e.value.content == [{"message": "No such column 'Nope__c' on sobject of type Account", "errorCode": "INVALID_FIELD"}]
+    assert e.value.content == [
+        {
+            "message": "No such column 'Nope__c' on sobject of type Account",
+            "errorCode": "INVALID_FIELD",
+        }
+    ]
     with pytest.raises(SalesforceMalformedRequest) as e:
         sf.Contact.create({"FirstName": "No"})
-    assert e.value.content[0]["errorCode"] == "REQUIRED_FIELD_MISSING" and e.value.content[0]["fields"] == ["LastName"]
+    assert e.value.content[0]["errorCode"] == "REQUIRED_FIELD_MISSING" and e.value.content[0][
+        "fields"
+    ] == ["LastName"]
     with pytest.raises(SalesforceMalformedRequest) as e:
         sf.Account.create({"Name": "Dup", "ERP_Id__c": "NS-1"})
     assert e.value.content[0]["errorCode"] == "DUPLICATE_VALUE"
     with pytest.raises(SalesforceMalformedRequest) as e:
         sf.Order.create({"AccountId": "001000000000000AAA", "EffectiveDate": "2026-11-01"})
-    assert e.value.content[0]["errorCode"] in ("INVALID_CROSS_REFERENCE_KEY", "FIELD_INTEGRITY_EXCEPTION")
+    assert e.value.content[0]["errorCode"] in (
+        "INVALID_CROSS_REFERENCE_KEY",
+        "FIELD_INTEGRITY_EXCEPTION",
+    )
 
 
 def test_upsert_by_external_id(emulator):
@@ -132,9 +172,18 @@ def test_describe_flags(emulator):
     sf = sf_as(emulator)
     glob = sf.describe()
     names = {o["name"] for o in glob["sobjects"]}
-    assert {"Account", "User", "PermissionSet", "ObjectPermissions", "EventLogFile", "OauthToken"} <= names
+    assert {
+        "Account",
+        "User",
+        "PermissionSet",
+        "ObjectPermissions",
+        "EventLogFile",
+        "OauthToken",
+    } <= names
     fields = {f["name"]: f for f in sf.Account.describe()["fields"]}
-    assert fields["Name"]["permissionable"] is False and fields["Industry"]["permissionable"] is True
+    assert (
+        fields["Name"]["permissionable"] is False and fields["Industry"]["permissionable"] is True
+    )
     assert fields["Id"]["createable"] is False and fields["Industry"]["filterable"] is True
     lh = {f["name"]: f for f in sf.LoginHistory.describe()["fields"]}
     assert lh["Application"]["filterable"] is False and lh["LoginTime"]["filterable"] is True
@@ -156,17 +205,48 @@ def test_object_and_field_access_is_enforced(emulator):
 def test_integration_user_provisioning_rules(emulator):
     """The order of operations of reference section 3.2, with the platform's real errors."""
     sf = sf_as(emulator)
-    psl = sf.query("SELECT Id FROM PermissionSetLicense WHERE DeveloperName = 'SalesforceAPIIntegrationPsl'")["records"][0]["Id"]
+    psl = sf.query(
+        "SELECT Id FROM PermissionSetLicense WHERE DeveloperName = 'SalesforceAPIIntegrationPsl'"
+    )["records"][0]["Id"]
     user = sf.query("SELECT Id FROM User WHERE Username = 'svc.sync@rest.test'")["records"][0]["Id"]
-    ps = sf.PermissionSet.create({"Name": "Sync_Access", "Label": "Sync Access", "LicenseId": psl})["id"]
+    ps = sf.PermissionSet.create({"Name": "Sync_Access", "Label": "Sync Access", "LicenseId": psl})[
+        "id"
+    ]
     with pytest.raises(SalesforceMalformedRequest) as e:
-        sf.ObjectPermissions.create({"ParentId": ps, "SobjectType": "Account", "PermissionsCreate": True})
-    assert e.value.content[0] == {"message": "Permission Create Accounts depends on permission(s): Read Accounts", "errorCode": "FIELD_INTEGRITY_EXCEPTION", "fields": []}
-    sf.ObjectPermissions.create({"ParentId": ps, "SobjectType": "Account", "PermissionsRead": True, "PermissionsCreate": True})
+        sf.ObjectPermissions.create(
+            {"ParentId": ps, "SobjectType": "Account", "PermissionsCreate": True}
+        )
+    assert e.value.content[0] == {
+        "message": "Permission Create Accounts depends on permission(s): Read Accounts",
+        "errorCode": "FIELD_INTEGRITY_EXCEPTION",
+        "fields": [],
+    }
+    sf.ObjectPermissions.create(
+        {
+            "ParentId": ps,
+            "SobjectType": "Account",
+            "PermissionsRead": True,
+            "PermissionsCreate": True,
+        }
+    )
     with pytest.raises(SalesforceMalformedRequest) as e:
-        sf.FieldPermissions.create({"ParentId": ps, "SobjectType": "Account", "Field": "Account.Name", "PermissionsRead": True})
+        sf.FieldPermissions.create(
+            {
+                "ParentId": ps,
+                "SobjectType": "Account",
+                "Field": "Account.Name",
+                "PermissionsRead": True,
+            }
+        )
     assert e.value.content[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
-    sf.FieldPermissions.create({"ParentId": ps, "SobjectType": "Account", "Field": "Account.Industry", "PermissionsRead": True})
+    sf.FieldPermissions.create(
+        {
+            "ParentId": ps,
+            "SobjectType": "Account",
+            "Field": "Account.Industry",
+            "PermissionsRead": True,
+        }
+    )
     with pytest.raises(SalesforceMalformedRequest) as e:
         sf.PermissionSetAssignment.create({"AssigneeId": user, "PermissionSetId": ps})
     assert e.value.content[0]["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
@@ -181,15 +261,26 @@ def test_integration_user_provisioning_rules(emulator):
     with pytest.raises(SalesforceMalformedRequest) as e:
         sf.PermissionSet.update(ps, {"LicenseId": None})
     assert e.value.content[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
-    app = sf.query("SELECT Id FROM ConnectedApplication WHERE Name = 'Sync App'")["records"][0]["Id"]
+    app = sf.query("SELECT Id FROM ConnectedApplication WHERE Name = 'Sync App'")["records"][0][
+        "Id"
+    ]
     with pytest.raises(SalesforceMalformedRequest) as e:
-        sf.SetupEntityAccess.create({"ParentId": ps, "SetupEntityId": app, "SetupEntityType": "ConnectedApplication"})
-    assert e.value.content[0]["message"] == "Field is not writeable: SetupEntityAccess.SetupEntityType"
+        sf.SetupEntityAccess.create(
+            {"ParentId": ps, "SetupEntityId": app, "SetupEntityType": "ConnectedApplication"}
+        )
+    assert (
+        e.value.content[0]["message"] == "Field is not writeable: SetupEntityAccess.SetupEntityType"
+    )
     sf.SetupEntityAccess.create({"ParentId": ps, "SetupEntityId": app})
     # Now the integration user reads Account and its permitted field, and nothing else.
     svc = sf_as(emulator, "svc.sync@rest.test")
     rows = svc.query("SELECT Id, Name, Industry FROM Account WHERE Name = 'Blue Harbor'")
-    assert rows["totalSize"] == 1 and set(rows["records"][0]) == {"attributes", "Id", "Name", "Industry"}
+    assert rows["totalSize"] == 1 and set(rows["records"][0]) == {
+        "attributes",
+        "Id",
+        "Name",
+        "Industry",
+    }
     with pytest.raises(SalesforceMalformedRequest) as e:
         svc.query("SELECT Id, Phone FROM Account")
     assert e.value.content[0]["errorCode"] == "INVALID_FIELD"
@@ -201,8 +292,19 @@ def test_integration_user_provisioning_rules(emulator):
 
 def test_user_rules(emulator):
     sf = sf_as(emulator)
-    profile = sf.query("SELECT Id FROM Profile WHERE Name = 'Minimum Access - API Only Integrations'")["records"][0]["Id"]
-    base = {"LastName": "Svc", "Alias": "svc", "TimeZoneSidKey": "GMT", "LocaleSidKey": "en_US", "EmailEncodingKey": "UTF-8", "LanguageLocaleKey": "en_US", "ProfileId": profile, "Email": "ops@rest.test"}
+    profile = sf.query(
+        "SELECT Id FROM Profile WHERE Name = 'Minimum Access - API Only Integrations'"
+    )["records"][0]["Id"]
+    base = {
+        "LastName": "Svc",
+        "Alias": "svc",
+        "TimeZoneSidKey": "GMT",
+        "LocaleSidKey": "en_US",
+        "EmailEncodingKey": "UTF-8",
+        "LanguageLocaleKey": "en_US",
+        "ProfileId": profile,
+        "Email": "ops@rest.test",
+    }
     with pytest.raises(SalesforceMalformedRequest) as e:
         sf.User.create({**base, "Username": "admin@rest.test"})
     assert e.value.content[0]["errorCode"] == "DUPLICATE_USERNAME"
@@ -217,7 +319,13 @@ def test_user_rules(emulator):
 def test_collections_all_or_none(emulator):
     sf = sf_as(emulator)
     before = sf.query("SELECT COUNT() FROM Account")["totalSize"]
-    body = {"allOrNone": True, "records": [{"attributes": {"type": "Account"}, "Name": "C1"}, {"attributes": {"type": "Account"}}]}
+    body = {
+        "allOrNone": True,
+        "records": [
+            {"attributes": {"type": "Account"}, "Name": "C1"},
+            {"attributes": {"type": "Account"}},
+        ],
+    }
     results = sf.restful("composite/sobjects", method="POST", json=body)
     assert [r["success"] for r in results] == [False, False]
     assert results[0]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
@@ -230,9 +338,14 @@ def test_collections_all_or_none(emulator):
 
 def test_pagination_and_batch_size(emulator):
     sf = sf_as(emulator)
-    records = [{"attributes": {"type": "Lead"}, "LastName": f"L{i}", "Company": "Big Co"} for i in range(200)]
+    records = [
+        {"attributes": {"type": "Lead"}, "LastName": f"L{i}", "Company": "Big Co"}
+        for i in range(200)
+    ]
     for _ in range(12):
-        sf.restful("composite/sobjects", method="POST", json={"allOrNone": True, "records": records})
+        sf.restful(
+            "composite/sobjects", method="POST", json={"allOrNone": True, "records": records}
+        )
     first = sf.query("SELECT Id FROM Lead")
     assert first["done"] is False and len(first["records"]) == 2000 and first["totalSize"] == 2400
     assert first["nextRecordsUrl"].startswith("/services/data/v59.0/query/01g")
@@ -251,11 +364,15 @@ def test_daily_limit_and_faults(emulator):
     with pytest.raises(SalesforceGeneralError) as e:
         sf.query("SELECT Id FROM Account")
     assert e.value.status == 503
-    emulator.emulator.faults.add(FaultRule(kind="UNABLE_TO_LOCK_ROW", path="/sobjects/Account", method="POST", nth=[1]))
+    emulator.emulator.faults.add(
+        FaultRule(kind="UNABLE_TO_LOCK_ROW", path="/sobjects/Account", method="POST", nth=[1])
+    )
     with pytest.raises(SalesforceMalformedRequest) as e:
         sf.Account.create({"Name": "locked"})
     assert e.value.content[0]["errorCode"] == "UNABLE_TO_LOCK_ROW"
-    emulator.emulator.faults.add(FaultRule(kind="INVALID_SESSION_ID", path="/sobjects/Account", method="GET", nth=[1]))
+    emulator.emulator.faults.add(
+        FaultRule(kind="INVALID_SESSION_ID", path="/sobjects/Account", method="GET", nth=[1])
+    )
     with pytest.raises(SalesforceExpiredSession):
         sf.Account.describe()
     emulator.emulator.faults.clear()
@@ -265,7 +382,9 @@ def test_daily_limit_and_faults(emulator):
         sf.query("SELECT Id FROM Account")
         with pytest.raises(SalesforceRefusedRequest) as e:
             sf.query("SELECT Id FROM Account")
-        assert e.value.content == [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+        assert e.value.content == [
+            {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
+        ]
     finally:
         org.api_counter.limit = org.daily_api_limit
 
@@ -276,7 +395,9 @@ def test_calls_become_event_log_files(emulator):
     org = emulator.org
     org.clock.advance(timedelta(days=1, hours=5))
     admin = sf_as(emulator)
-    files = admin.query("SELECT Id, EventType, LogDate, LogFileLength FROM EventLogFile ORDER BY EventType")["records"]
+    files = admin.query(
+        "SELECT Id, EventType, LogDate, LogFileLength FROM EventLogFile ORDER BY EventType"
+    )["records"]
     types = {f["EventType"] for f in files}
     assert {"ApiTotalUsage", "RestApi"} <= types
     usage = next(f for f in files if f["EventType"] == "ApiTotalUsage")

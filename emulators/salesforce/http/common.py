@@ -59,11 +59,13 @@ def limit_header(org: Org) -> str:
     return f"api-usage={used}/{total}"
 
 
-def json_response(org: Org, status: int, body: Any, extra: dict[str, str] | None = None) -> Response:
+def json_response(
+    org: Org, status: int, body: Any, extra: dict[str, str] | None = None
+) -> Response:
     headers = {"Sforce-Limit-Info": limit_header(org)}
     if extra:
         headers.update(extra)
-    if status == 204 or body is None and status < 300:
+    if status == 204 or (body is None and status < 300):
         return Response(status_code=status, headers=headers)
     return Response(
         json.dumps(body, separators=(",", ":")),
@@ -81,7 +83,9 @@ def error_response(org: Org, err: SalesforceError) -> Response:
 
 def client_ip(request: Request) -> str:
     # Workloads simulate their real source addresses with this emulator-only header.
-    return request.headers.get("x-emulator-client-ip") or (request.client.host if request.client else "127.0.0.1")
+    return request.headers.get("x-emulator-client-ip") or (
+        request.client.host if request.client else "127.0.0.1"
+    )
 
 
 def client_name(request: Request) -> str | None:
@@ -127,7 +131,11 @@ def run_rest(
         session = org.authenticate(token)
     except SalesforceError as e:
         return error_response(org, e)
-    ctx_kw = {"client_ip": client_ip(request), "user_agent": request.headers.get("user-agent", ""), "client_name": client_name(request)}
+    ctx_kw = {
+        "client_ip": client_ip(request),
+        "user_agent": request.headers.get("user-agent", ""),
+        "client_name": client_name(request),
+    }
     try:
         ctx = org.context(session, **ctx_kw)
         ctx.api_version = version
@@ -135,7 +143,12 @@ def run_rest(
             raise request_limit_exceeded()
         outcome = handler(ctx)
         response = (
-            Response(outcome.raw, status_code=outcome.status, media_type=outcome.media_type, headers={"Sforce-Limit-Info": limit_header(org)})
+            Response(
+                outcome.raw,
+                status_code=outcome.status,
+                media_type=outcome.media_type,
+                headers={"Sforce-Limit-Info": limit_header(org)},
+            )
             if outcome.raw is not None
             else json_response(org, outcome.status, outcome.body)
         )
@@ -182,11 +195,17 @@ def run_rest(
 
 def parse_json_body(raw: bytes) -> Any:
     if not raw:
-        raise SalesforceError(400, "JSON_PARSER_ERROR", "The request body is either invalid or incomplete.")
+        raise SalesforceError(
+            400, "JSON_PARSER_ERROR", "The request body is either invalid or incomplete."
+        )
     try:
         return json.loads(raw)
     except ValueError as e:
-        raise SalesforceError(400, "JSON_PARSER_ERROR", f"Unexpected character: was expecting a JSON value at [line:1, column:{getattr(e, 'colno', 1)}]") from None
+        raise SalesforceError(
+            400,
+            "JSON_PARSER_ERROR",
+            f"Unexpected character: was expecting a JSON value at [line:1, column:{getattr(e, 'colno', 1)}]",
+        ) from None
 
 
 def iso(dt: datetime) -> str:

@@ -9,11 +9,20 @@ from starlette.responses import Response
 
 from ..describe import field_describe, object_summary
 from ..exceptions import SalesforceError, not_found
-from ..ids import is_valid_id
+from ..ids import is_valid_id, to18
 from ..org import CallContext, Org
 from .common import SUPPORTED_VERSIONS, Emulator, Outcome, json_response, parse_json_body, run_rest
 
-_RELEASES = {59: "Winter '24", 60: "Spring '24", 61: "Summer '24", 62: "Winter '25", 63: "Spring '25", 64: "Summer '25", 65: "Winter '26", 66: "Spring '26"}
+_RELEASES = {
+    59: "Winter '24",
+    60: "Spring '24",
+    61: "Summer '24",
+    62: "Winter '25",
+    63: "Spring '25",
+    64: "Summer '25",
+    65: "Winter '26",
+    66: "Spring '26",
+}
 
 
 def _release(version: str) -> str:
@@ -26,13 +35,55 @@ def _release(version: str) -> str:
 
 
 def versions(emu: Emulator, request: Request) -> Response:
-    body = [{"label": _release(v), "url": f"/services/data/v{v}", "version": v} for v in SUPPORTED_VERSIONS]
+    body = [
+        {"label": _release(v), "url": f"/services/data/v{v}", "version": v}
+        for v in SUPPORTED_VERSIONS
+    ]
     return json_response(emu.org, 200, body)
 
 
 def resources(emu: Emulator, request: Request, version: str) -> Response:
     base = f"/services/data/v{version}"
-    names = ["tooling", "metadata", "eclair", "folders", "prechatForms", "chatter", "tabs", "appMenu", "quickActions", "queryAll", "commerce", "wave", "iot", "analytics", "search", "identity", "composite", "parameterizedSearch", "fingerprint", "theme", "nouns", "event", "serviceTemplates", "recent", "connect", "licensing", "limits", "process", "dedupe", "async-queries", "query", "match", "emailConnect", "compactLayouts", "knowledgeManagement", "sobjects", "actions", "support"]
+    names = [
+        "tooling",
+        "metadata",
+        "eclair",
+        "folders",
+        "prechatForms",
+        "chatter",
+        "tabs",
+        "appMenu",
+        "quickActions",
+        "queryAll",
+        "commerce",
+        "wave",
+        "iot",
+        "analytics",
+        "search",
+        "identity",
+        "composite",
+        "parameterizedSearch",
+        "fingerprint",
+        "theme",
+        "nouns",
+        "event",
+        "serviceTemplates",
+        "recent",
+        "connect",
+        "licensing",
+        "limits",
+        "process",
+        "dedupe",
+        "async-queries",
+        "query",
+        "match",
+        "emailConnect",
+        "compactLayouts",
+        "knowledgeManagement",
+        "sobjects",
+        "actions",
+        "support",
+    ]
     body = {n: f"{base}/{n}" for n in names}
     body["identity"] = f"https://{emu.org.my_domain}/id/{emu.org.org_id}/"
     return run_rest(emu, request, version, lambda ctx: Outcome(200, body))
@@ -41,15 +92,23 @@ def resources(emu: Emulator, request: Request, version: str) -> Response:
 def limits(emu: Emulator, request: Request, version: str) -> Response:
     def handle(ctx: CallContext) -> Outcome:
         if not (ctx.access.has("ViewSetup") or ctx.access.view_all_data):
-            raise SalesforceError(403, "INSUFFICIENT_ACCESS", "The user does not have permission to view limits. Requires View Setup and Configuration.")
+            raise SalesforceError(
+                403,
+                "INSUFFICIENT_ACCESS",
+                "The user does not have permission to view limits. Requires View Setup and Configuration.",
+            )
         org = emu.org
-        used, per_app = org.api_counter.snapshot(org.clock.now().date())
-        daily: dict[str, Any] = {"Max": org.daily_api_limit, "Remaining": max(0, org.daily_api_limit - used)}
+        used, _ = org.api_counter.snapshot(org.clock.now().date())
+        daily: dict[str, Any] = {
+            "Max": org.daily_api_limit,
+            "Remaining": max(0, org.daily_api_limit - used),
+        }
         for app in sorted(org.apps.values(), key=lambda a: a.label):
+            # Per-app entries as real orgs show them (no per-app cap configured).
             daily[app.label] = {"Max": 0, "Remaining": 0}
-        for name, n in per_app.items():
-            daily[name] = {"Max": 0, "Remaining": 0, "Used": n} if False else {"Max": 0, "Remaining": 0}
-        perm_sets = sum(1 for p in org.table("PermissionSet").values() if not p.get("IsOwnedByProfile"))
+        perm_sets = sum(
+            1 for p in org.table("PermissionSet").values() if not p.get("IsOwnedByProfile")
+        )
         body = {
             "ActiveScratchOrgs": {"Max": 0, "Remaining": 0},
             "ConcurrentAsyncGetReportInstances": {"Max": 200, "Remaining": 200},
@@ -61,7 +120,11 @@ def limits(emu: Emulator, request: Request, version: str) -> Response:
             "DataStorageMB": {"Max": 5120, "Remaining": 5000},
             "FileStorageMB": {"Max": 5120, "Remaining": 5100},
             "HourlyODataCallout": {"Max": 20000, "Remaining": 20000},
-            "PermissionSets": {"Max": 1500, "Remaining": 1500 - perm_sets, "CreateCustom": {"Max": 1000, "Remaining": 1000 - perm_sets}},
+            "PermissionSets": {
+                "Max": 1500,
+                "Remaining": 1500 - perm_sets,
+                "CreateCustom": {"Max": 1000, "Remaining": 1000 - perm_sets},
+            },
             "SingleEmail": {"Max": 5000, "Remaining": 5000},
         }
         return Outcome(200, body, operation="limits")
@@ -78,9 +141,23 @@ def query(emu: Emulator, request: Request, version: str, *, include_deleted: boo
             raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified")
         result = emu.org.query(ctx, soql, include_deleted=include_deleted, batch_size=batch)
         entity = _from_object(soql)
-        return Outcome(200, result, entity=entity, operation="queryAll" if include_deleted else "query", query=soql, rows=len(result["records"]))
+        return Outcome(
+            200,
+            result,
+            entity=entity,
+            operation="queryAll" if include_deleted else "query",
+            query=soql,
+            rows=len(result["records"]),
+        )
 
-    return run_rest(emu, request, version, handle, operation="queryAll" if include_deleted else "query", entity=_from_object(soql or ""))
+    return run_rest(
+        emu,
+        request,
+        version,
+        handle,
+        operation="queryAll" if include_deleted else "query",
+        entity=_from_object(soql or ""),
+    )
 
 
 def query_more(emu: Emulator, request: Request, version: str, locator: str) -> Response:
@@ -121,7 +198,11 @@ def describe_global(emu: Emulator, request: Request, version: str) -> Response:
             for obj in org.schema
             if org.object_visible(ctx.access, obj)
         ]
-        return Outcome(200, {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects}, operation="describeGlobal")
+        return Outcome(
+            200,
+            {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects},
+            operation="describeGlobal",
+        )
 
     return run_rest(emu, request, version, handle, operation="describeGlobal")
 
@@ -131,16 +212,31 @@ def _can_write(org: Org, ctx: CallContext, object_name: str) -> dict[str, bool]:
     assert obj is not None
     if obj.setup:
         w = org._can_write_setup(ctx.access, obj)
-        return {"create": w and obj.createable, "update": w and obj.updateable, "delete": w and obj.deletable}
+        return {
+            "create": w and obj.createable,
+            "update": w and obj.updateable,
+            "delete": w and obj.deletable,
+        }
     acc = ctx.access.object(obj.name)
-    return {"create": acc.create and obj.createable, "update": acc.edit and obj.updateable, "delete": acc.delete and obj.deletable}
+    return {
+        "create": acc.create and obj.createable,
+        "update": acc.edit and obj.updateable,
+        "delete": acc.delete and obj.deletable,
+    }
 
 
 def sobject_basic(emu: Emulator, request: Request, version: str, name: str) -> Response:
     def handle(ctx: CallContext) -> Outcome:
         obj = emu.org.visible_object(ctx, name)
-        summary = object_summary(obj, ctx.access, version, can_write=_can_write(emu.org, ctx, obj.name))
-        return Outcome(200, {"objectDescribe": summary, "recentItems": []}, entity=obj.name, operation="describe")
+        summary = object_summary(
+            obj, ctx.access, version, can_write=_can_write(emu.org, ctx, obj.name)
+        )
+        return Outcome(
+            200,
+            {"objectDescribe": summary, "recentItems": []},
+            entity=obj.name,
+            operation="describe",
+        )
 
     return run_rest(emu, request, version, handle, entity=name, operation="describe")
 
@@ -158,8 +254,14 @@ def sobject_describe(emu: Emulator, request: Request, version: str, name: str) -
             editable = True
             if obj.access == "crud" and fdef.permissionable:
                 editable = ctx.access.field(obj.name, fdef.name)[1]
-            fields.append(field_describe(fdef, createable=fdef.createable and editable and can["create"], updateable=fdef.updateable and editable and can["update"]))
-        children = [
+            fields.append(
+                field_describe(
+                    fdef,
+                    createable=fdef.createable and editable and can["create"],
+                    updateable=fdef.updateable and editable and can["update"],
+                )
+            )
+        children: list[dict[str, Any]] = [
             {
                 "cascadeDelete": rel.cascade_delete,
                 "childSObject": rel.child_object,
@@ -201,9 +303,18 @@ def create(emu: Emulator, request: Request, version: str, name: str, raw: bytes)
     def handle(ctx: CallContext) -> Outcome:
         data = parse_json_body(raw)
         if not isinstance(data, dict):
-            raise SalesforceError(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of sObject from START_ARRAY value [line:1, column:1]")
+            raise SalesforceError(
+                400,
+                "JSON_PARSER_ERROR",
+                "Cannot deserialize instance of sObject from START_ARRAY value [line:1, column:1]",
+            )
         new_id = emu.org.create(ctx, name, data)
-        return Outcome(201, {"id": new_id, "success": True, "errors": []}, entity=_canonical(emu, name), operation="create")
+        return Outcome(
+            201,
+            {"id": new_id, "success": True, "errors": []},
+            entity=_canonical(emu, name),
+            operation="create",
+        )
 
     return run_rest(emu, request, version, handle, entity=_canonical(emu, name), operation="create")
 
@@ -213,7 +324,9 @@ def _canonical(emu: Emulator, name: str) -> str:
     return obj.name if obj else name
 
 
-def record(emu: Emulator, request: Request, version: str, name: str, record_id: str, raw: bytes) -> Response:
+def record(
+    emu: Emulator, request: Request, version: str, name: str, record_id: str, raw: bytes
+) -> Response:
     method = request.method
     entity = _canonical(emu, name)
 
@@ -224,7 +337,13 @@ def record(emu: Emulator, request: Request, version: str, name: str, record_id: 
             fields = [f.strip() for f in fields_param.split(",")] if fields_param else None
             if not is_valid_id(record_id):
                 raise not_found()
-            return Outcome(200, org.retrieve(ctx, name, record_id, fields), entity=entity, operation="retrieve", rows=1)
+            return Outcome(
+                200,
+                org.retrieve(ctx, name, record_id, fields),
+                entity=entity,
+                operation="retrieve",
+                rows=1,
+            )
         if method == "PATCH":
             data = parse_json_body(raw)
             org.update(ctx, name, record_id, data)
@@ -232,12 +351,25 @@ def record(emu: Emulator, request: Request, version: str, name: str, record_id: 
         if method == "DELETE":
             org.delete(ctx, name, record_id)
             return Outcome(204, None, entity=entity, operation="delete", rows=1)
-        raise SalesforceError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are GET,PATCH,DELETE")
+        raise SalesforceError(
+            405,
+            "METHOD_NOT_ALLOWED",
+            f"HTTP Method '{method}' not allowed. Allowed are GET,PATCH,DELETE",
+        )
 
-    return run_rest(emu, request, version, handle, entity=entity, operation={"GET": "retrieve", "PATCH": "update", "DELETE": "delete"}.get(method, "other"))
+    return run_rest(
+        emu,
+        request,
+        version,
+        handle,
+        entity=entity,
+        operation={"GET": "retrieve", "PATCH": "update", "DELETE": "delete"}.get(method, "other"),
+    )
 
 
-def record_sub(emu: Emulator, request: Request, version: str, name: str, first: str, second: str, raw: bytes) -> Response:
+def record_sub(
+    emu: Emulator, request: Request, version: str, name: str, first: str, second: str, raw: bytes
+) -> Response:
     """/sobjects/X/{a}/{b}: a blob (GET Id/Field), a get or upsert by external id, or a password."""
     method = request.method
     entity = _canonical(emu, name)
@@ -248,14 +380,28 @@ def record_sub(emu: Emulator, request: Request, version: str, name: str, first: 
         blob = obj.get_field(second) if is_valid_id(first) else None
         if method == "GET" and blob is not None and blob.type == "base64":
             if obj.name == "EventLogFile":
-                content = org.events.content(first if len(first) == 18 else first)
+                content = org.events.content(to18(first))
                 if content is None or not org.object_visible(ctx.access, obj):
                     raise not_found()
-                return Outcome(200, None, entity=entity, operation="retrieve", raw=content, media_type="text/csv")
+                return Outcome(
+                    200,
+                    None,
+                    entity=entity,
+                    operation="retrieve",
+                    raw=content,
+                    media_type="text/csv",
+                )
             row = org.get(first)
             if row is None or row.get(blob.name) is None:
                 raise not_found()
-            return Outcome(200, None, entity=entity, operation="retrieve", raw=row[blob.name], media_type="application/octetstream")
+            return Outcome(
+                200,
+                None,
+                entity=entity,
+                operation="retrieve",
+                raw=row[blob.name],
+                media_type="application/octetstream",
+            )
         if obj.name == "User" and second.lower() == "password" and is_valid_id(first):
             if method == "POST":
                 data = parse_json_body(raw)
@@ -277,11 +423,25 @@ def record_sub(emu: Emulator, request: Request, version: str, name: str, first: 
         if method == "GET":
             fdef = obj.get_field(first)
             if fdef is None or not (fdef.external_id or fdef.name == "Id"):
-                raise SalesforceError(404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {first}")
-            matches = [r for r in org.visible_rows(ctx.access, obj) if str(r.get(fdef.name) or "").lower() == second.lower()]
+                raise SalesforceError(
+                    404,
+                    "NOT_FOUND",
+                    f"Provided external ID field does not exist or is not accessible: {first}",
+                )
+            matches = [
+                r
+                for r in org.visible_rows(ctx.access, obj)
+                if str(r.get(fdef.name) or "").lower() == second.lower()
+            ]
             if not matches:
                 raise not_found()
-            return Outcome(200, org.retrieve(ctx, name, matches[0]["Id"]), entity=entity, operation="retrieve", rows=1)
+            return Outcome(
+                200,
+                org.retrieve(ctx, name, matches[0]["Id"]),
+                entity=entity,
+                operation="retrieve",
+                rows=1,
+            )
         raise not_found()
 
     op = "upsert" if method == "PATCH" else "retrieve"
@@ -301,16 +461,30 @@ def collections(emu: Emulator, request: Request, version: str, raw: bytes) -> Re
         else:
             body = parse_json_body(raw)
             if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-                raise SalesforceError(400, "JSON_PARSER_ERROR", "Expected a JSON object with a records array")
+                raise SalesforceError(
+                    400, "JSON_PARSER_ERROR", "Expected a JSON object with a records array"
+                )
             all_or_none = bool(body.get("allOrNone", False))
             items = [((r.get("attributes") or {}).get("type"), r) for r in body["records"]]
         if len(items) > 200:
-            raise SalesforceError(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call")
+            raise SalesforceError(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                "record limit reached. cannot submit more than 200 records into this call",
+            )
         types = {t.lower() for t, _ in items if t}
         setup = {t for t in types if (o := org.schema.get(t)) is not None and o.setup}
         if setup and len(types) > 1:
-            err = SalesforceError(400, "MIXED_DML_OPERATION", "You can't create records for multiple object types in one call when one of the types is related to a feature in the Salesforce Setup area.")
-            return Outcome(200, [{"success": False, "errors": [err.collection_error()]} for _ in items], operation="composite")
+            err = SalesforceError(
+                400,
+                "MIXED_DML_OPERATION",
+                "You can't create records for multiple object types in one call when one of the types is related to a feature in the Salesforce Setup area.",
+            )
+            return Outcome(
+                200,
+                [{"success": False, "errors": [err.collection_error()]} for _ in items],
+                operation="composite",
+            )
         results = _apply_collection(org, ctx, method, items, all_or_none)
         entity = next(iter(types), None)
         return Outcome(200, results, entity=entity, operation="composite", rows=len(results))
@@ -318,7 +492,9 @@ def collections(emu: Emulator, request: Request, version: str, raw: bytes) -> Re
     return run_rest(emu, request, version, handle, operation="composite")
 
 
-def _apply_collection(org: Org, ctx: CallContext, method: str, items: list[tuple[str | None, dict]], all_or_none: bool) -> list[dict]:
+def _apply_collection(
+    org: Org, ctx: CallContext, method: str, items: list[tuple[str | None, dict]], all_or_none: bool
+) -> list[dict]:
     results: list[dict] = []
     failed = False
 
@@ -357,7 +533,16 @@ def _apply_collection(org: Org, ctx: CallContext, method: str, items: list[tuple
             "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
             "fields": [],
         }
-        results = [r if not r["success"] else {"id": r.get("id") if method != "POST" else None, "success": False, "errors": [rolled]} for r in results]
+        results = [
+            r
+            if not r["success"]
+            else {
+                "id": r.get("id") if method != "POST" else None,
+                "success": False,
+                "errors": [rolled],
+            }
+            for r in results
+        ]
         for r in results:
             if r.get("id") is None:
                 r.pop("id", None)
