@@ -161,6 +161,8 @@ def _uvicorn(running: RunningEmulator) -> uvicorn.Server:
         access_log=False,
         lifespan="off",
         timeout_keep_alive=30,
+        date_header=False,  # responses carry the org's simulated Date instead
+        server_header=False,
     )
     return uvicorn.Server(config)
 

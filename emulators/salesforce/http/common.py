@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from email.utils import formatdate
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,10 +60,16 @@ def limit_header(org: Org) -> str:
     return f"api-usage={used}/{total}"
 
 
+def org_headers(org: Org) -> dict[str, str]:
+    """Headers on every REST response. ``Date`` is the org's simulated clock, as a real
+    org's Date header is its own time: clients use it as "now" for the org."""
+    return {"Sforce-Limit-Info": limit_header(org), "Date": formatdate(org.clock.now().timestamp(), usegmt=True)}
+
+
 def json_response(
     org: Org, status: int, body: Any, extra: dict[str, str] | None = None
 ) -> Response:
-    headers = {"Sforce-Limit-Info": limit_header(org)}
+    headers = org_headers(org)
     if extra:
         headers.update(extra)
     if status == 204 or (body is None and status < 300):
@@ -147,7 +154,7 @@ def run_rest(
                 outcome.raw,
                 status_code=outcome.status,
                 media_type=outcome.media_type,
-                headers={"Sforce-Limit-Info": limit_header(org)},
+                headers=org_headers(org),
             )
             if outcome.raw is not None
             else json_response(org, outcome.status, outcome.body)
