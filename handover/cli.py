@@ -88,6 +88,35 @@ def emulator_serve(
             info.unlink()
 
 
+@app.command("discover")
+def discover_cmd(
+    org: str | None = typer.Option(None, "--org", help="Org name from the orgs file."),
+    emulator: Path | None = typer.Option(None, "--emulator", help="Connect with an emulator's --info file instead."),
+    window_days: int | None = typer.Option(None, "--window-days", min=1, max=365, help="Days of history to evaluate (default: settings)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the findings as a JSON list."),
+) -> None:
+    """Run the discovery flow now and print its findings."""
+    import json
+
+    from handover.errors import HandoverError
+
+    if as_json:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from flows.discovery import discover
+
+    try:
+        findings = discover(org=org, emulator_info=str(emulator) if emulator else None, window_days=window_days)
+    except HandoverError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(findings, indent=2, default=str))
+        return
+    from handover.tables import findings_table
+
+    Console().print(findings_table(findings))
+
+
 @app.command("demo")
 def demo(
     days: int = typer.Option(30, "--days", min=1, max=60, help="Days of history to backfill."),

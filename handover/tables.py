@@ -1,0 +1,28 @@
+"""Rich tables for the terminal (the CLI's human output)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from .render import VERDICT_LABELS
+
+_STYLE = {"integration_under_human": "bold red", "unclear": "yellow", "dedicated_integration": "green", "human_interactive": "cyan"}
+
+
+def findings_table(findings: list[dict[str, Any]], title: str = "Discovery findings") -> Table:
+    table = Table(title=title, show_lines=False)
+    for col, just in (("Finding", "left"), ("Verdict", "left"), ("Score", "right"), ("User", "left"), ("App or client", "left"), ("Calls", "right"), ("Why", "left")):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for f in findings:
+        table.add_row(
+            f["finding_id"],
+            f"[{_STYLE[f['verdict']]}]{VERDICT_LABELS[f['verdict']]}[/]",
+            f"{f['score']:.2f}",
+            f["username"],
+            f["app_name"],
+            f"{f['total_calls']:,}",
+            "; ".join(f.get("reasons", [])[:2]),
+        )
+    return table
