@@ -449,7 +449,7 @@ def _seed_data(org: Org, scenario: Scenario, admin_id: str) -> None:
                 values[fdef.name] = (
                     _resolve_ref(org, fdef.reference_to, v) if fdef.type == "reference" else v
                 )
-            if "OwnerId" in obj.fields and "OwnerId" not in values:
+            if obj.get_field("OwnerId") is not None and "OwnerId" not in values:
                 values["OwnerId"] = admin_id
             values.setdefault("CreatedById", admin_id)
             org.insert_system(obj.name, values)
