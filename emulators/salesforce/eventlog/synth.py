@@ -1,0 +1,399 @@
+"""One UTC day of synthetic traffic: the calls and logins of every workload and UI user.
+
+The hot path writes millions of records, so no ApiCall exists per call: each (call, variant)
+of a workload is rendered once per day into a template (``templates.py``), bound once per
+login session, and a call only fills in its timestamp, request id and record id. Each day
+draws from its own seeded streams (``random.Random(str)`` hashes with SHA-512, so seeds
+agree across processes), which makes days independent and the output reproducible.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import zlib
+from bisect import bisect_left
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from heapq import merge
+from itertools import islice
+from operator import itemgetter
+
+from ..ids import checksum_suffix
+from ..scenario import Call, Workload
+from .events import B64, ApiCall, LoginEvent, new_key, new_request_id
+from .logins import ui_logins, workload_login
+from .templates import (
+    EXTERNAL_VALUE,
+    ID_MILLIS,
+    ID_TIME_LOW,
+    MILLIS,
+    SECONDS_COMPACT,
+    SECONDS_ISO,
+    CallTemplate,
+    build_template,
+    id_time_high,
+    record_placeholder,
+)
+
+HOUR_MS = 3_600_000
+VARIANTS = 8  # metric variants (run time, rows, sizes) per call and day
+_BATCH = 8192  # records joined and compressed at a time
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+@dataclass(frozen=True)
+class WorkloadCtx:
+    spec: Workload
+    user_id: str
+    username: str
+    app_id: str | None
+    app_name: str | None
+    prefixes: dict[str, str]  # object -> key prefix
+
+
+@dataclass(frozen=True)
+class UiUserCtx:
+    user_id: str
+    username: str
+    per_day: float
+
+
+@dataclass(frozen=True)
+class DayTask:
+    day: date
+    seed: int
+    org15: str
+    paid: bool  # Event Monitoring: also RestApi / API / BulkApi rows
+    render: bool  # write event log rows (False: the day is past retention)
+    api_version: str
+    my_domain: str
+    workloads: list[WorkloadCtx]
+    ui_users: list[UiUserCtx]
+
+
+@dataclass
+class DayResult:
+    day: date
+    bodies: dict[str, tuple[bytes, int, int]]  # event type -> (zlib stream, size, rows)
+    logins: list[LoginEvent]
+    calls: dict[str, int]
+    refreshes: dict[tuple[str, str], tuple[int, datetime]]  # (user, app) -> (uses, last)
+
+
+@dataclass(frozen=True)
+class Session:
+    login_ms: int
+    login_key: str
+    session_key: str
+    ip: str
+    host: str  # app-server part of the request ids
+    login_request_id: str
+
+
+def _random_id(prefix: str, rng: random.Random) -> str:
+    id15 = prefix + "5g0" + "".join(rng.choice(_BASE62) for _ in range(9))
+    return id15 + checksum_suffix(id15)
+
+
+def _pool(call: Call, prefix: str, rng: random.Random) -> list[str]:
+    """256 values for the record slot: the records an integration keeps touching."""
+    if call.operation == "upsert":
+        tag = (call.external_id_field or "EXT").split("_")[0].upper()
+        return [f"{tag}-{rng.randrange(10**7):07d}" for _ in range(256)]
+    return [_random_id(prefix, rng) for _ in range(256)]
+
+
+def _proto(
+    w: WorkloadCtx, call: Call, task: DayTask, rng: random.Random, job_id: str
+) -> tuple[ApiCall, str | None]:
+    """A prototype call of this kind with one draw of metrics, and its record placeholder."""
+    op, obj, ver, fam = call.operation, call.object, task.api_version, w.spec.api_family
+    soql = None
+    if op == "query":
+        soql = f"SELECT {', '.join(call.fields)} FROM {obj}" + (
+            f" WHERE {call.where}" if call.where else ""
+        )
+        rows = min(2000, int(rng.expovariate(1 / 25)))
+        run = 15 + rows // 5 + rng.randint(0, 60)
+        req, resp, status = 0, 180 + rows * (60 + 28 * len(call.fields)), 200
+    else:
+        rows, run = 1, 30 + rng.randint(0, 220)
+        req = 0 if op == "delete" else 150 + rng.randint(0, 700)
+        status, resp = {"create": (201, 61), "update": (204, 0), "delete": (204, 0)}.get(
+            op, (200, 78)
+        )
+        if op == "upsert" and rng.random() < 0.3:
+            status, resp = 201, 77
+    record: str | None = None
+    method = "POST"
+    if fam == "REST":
+        base = f"/v{ver}"
+        if op == "query":
+            resource, method = f"{base}/query", "GET"
+        elif op == "create":
+            resource = f"{base}/sobjects/{obj}"
+        elif op == "upsert":
+            record, method = EXTERNAL_VALUE, "PATCH"
+            resource = f"{base}/sobjects/{obj}/{call.external_id_field}/{record}"
+        else:
+            record, method = (
+                record_placeholder(w.prefixes[obj]),
+                "PATCH" if op == "update" else "DELETE",
+            )
+            resource = f"{base}/sobjects/{obj}/{record}"
+        uri = "/services/data" + resource
+    elif fam == "SOAP":
+        resource, uri, status = op, f"/services/Soap/u/{ver}", 200
+        req, resp = req + 600, resp + 400  # XML envelopes
+    else:  # Bulk API v1: one job per day, a batch per call
+        record, status = record_placeholder("751"), 201
+        resource, uri = f"/{ver}/job/{job_id}/batch", f"/services/async/{ver}/job/{job_id}/batch"
+    proto = ApiCall(
+        timestamp=datetime.combine(task.day, time(0), UTC),
+        request_id="",
+        user_id=w.user_id,
+        username=w.username,
+        session_key="",
+        login_key="",
+        api_family=fam,
+        api_version=ver,
+        api_resource=resource,
+        http_method=method,
+        uri=uri,
+        entity_name=obj,
+        operation=op,
+        status_code=status,
+        client_ip="",
+        client_name=w.spec.client_name,
+        connected_app_id=w.app_id,
+        connected_app_name=w.app_name,
+        user_agent=w.spec.user_agent,
+        counts_against_limit=True,
+        query=soql,
+        rows_processed=rows,
+        run_time_ms=run,
+        cpu_time_ms=5 + run // 3 + rng.randint(0, 10),
+        request_size=req,
+        response_size=resp,
+        job_id=job_id if fam == "Bulk" else None,
+        batch_id=record if fam == "Bulk" else None,
+    )
+    return proto, record
+
+
+def soap_login_call(w: WorkloadCtx, task: DayTask) -> ApiCall:
+    """The SOAP login() request itself: an ApiTotalUsage row with API_RESOURCE "login"."""
+    ver = task.api_version
+    return ApiCall(
+        timestamp=datetime.combine(task.day, time(0), UTC),
+        request_id="",
+        user_id=w.user_id,
+        username=w.username,
+        session_key="",
+        login_key="",
+        api_family="SOAP",
+        api_version=ver,
+        api_resource="login",
+        http_method="POST",
+        uri=f"/services/Soap/u/{ver}",
+        entity_name=None,
+        operation="other",
+        status_code=200,
+        client_ip="",
+        client_name=w.spec.client_name,
+        connected_app_id=w.app_id,
+        connected_app_name=w.app_name,
+        user_agent=w.spec.user_agent,
+        counts_against_limit=True,
+        run_time_ms=45,
+        cpu_time_ms=20,
+        request_size=720,
+        response_size=1900,
+    )
+
+
+def _plan(w: WorkloadCtx, task: DayTask) -> tuple[list[int], dict[int, Session], random.Random]:
+    """Call instants (ms of the day, sorted) and the login sessions (per login slot)."""
+    s = w.spec.schedule
+    tag = f"{task.seed}|{w.spec.name}|{task.day.isoformat()}"
+    rng = random.Random(tag)
+    if task.day.weekday() not in s.weekdays:
+        return [], {}, rng
+    hours = sorted(set(s.hours))
+    rnd = rng.random
+    ms: list[int] = []
+    for h in hours:
+        x = s.calls_per_hour * (1 + rng.uniform(-s.jitter, s.jitter))
+        n = int(x) + (rnd() < x - int(x))
+        base = h * HOUR_MS
+        ms.extend(sorted([base + int(rnd() * HOUR_MS) for _ in range(n)]))
+    slot_ms = min(max(s.login_every_minutes, 1), 1440) * 60_000
+    active_start: dict[int, int] = {}  # login slot -> start of its first active hour
+    for h in hours:
+        for slot in range(h * HOUR_MS // slot_ms, ((h + 1) * HOUR_MS - 1) // slot_ms + 1):
+            active_start.setdefault(slot, max(h * HOUR_MS, slot * slot_ms))
+    sessions = {}
+    for slot, start in active_start.items():
+        srng = random.Random(f"{tag}|{slot}")
+        end = (slot + 1) * slot_ms
+        i = bisect_left(ms, slot * slot_ms)
+        if i < len(ms) and ms[i] < end:
+            # A client logs in just before its first request of the slot.
+            login = ms[i] - srng.randint(0, min(1500, ms[i] - start))
+        else:
+            login = start + srng.randrange(min(60_000, end - start))
+        host = "".join(srng.choice(B64) for _ in range(5))
+        when = datetime.combine(task.day, time(0), UTC) + timedelta(milliseconds=login)
+        sessions[slot] = Session(
+            login,
+            new_key(srng),
+            new_key(srng),
+            srng.choice(w.spec.source_ips),
+            host,
+            new_request_id(when, srng, host),
+        )
+    return ms, sessions, rng
+
+
+def _rows(
+    w: WorkloadCtx, task: DayTask, ms: list[int], sessions: dict[int, Session], rng: random.Random
+) -> Iterator[tuple[str, str | None, str | None]]:
+    """(ApiTotalUsage record, paid type, paid record) per call, in time order."""
+    vrng = random.Random(f"{task.seed}|{w.spec.name}|{task.day.isoformat()}|variants")
+    job_id = _random_id("750", vrng)
+    kinds: list[tuple[CallTemplate, list[str]]] = []
+    cum, total = [], 0.0
+    for call in w.spec.calls:
+        pool = _pool(
+            call,
+            w.prefixes.get(call.object, "a0X"),
+            random.Random(f"{task.seed}|{w.spec.name}|{call.object}|{call.operation}"),
+        )
+        for _ in range(VARIANTS):
+            proto, record = _proto(w, call, task, vrng, job_id)
+            kinds.append((build_template(proto, task.org15, paid=task.paid, record=record), pool))
+            total += call.weight / VARIANTS
+            cum.append(total)
+    login_tmpl = (
+        build_template(soap_login_call(w, task), task.org15, paid=task.paid)
+        if w.spec.auth == "soap_login"
+        else None
+    )
+    n = len(ms)
+    picks = rng.choices(range(len(kinds)), cum_weights=cum, k=n) if kinds else []
+    grb = rng.getrandbits
+    recs = [grb(8) for _ in range(n)]
+    rand = base64.urlsafe_b64encode(rng.randbytes(3 * (-(-9 * n // 4)))).decode()
+    day_epoch = int(datetime.combine(task.day, time(0), UTC).timestamp())
+    hi = {
+        k: id_time_high(k << 12) for k in range(day_epoch >> 12, ((day_epoch + 86_399) >> 12) + 1)
+    }
+    dts, dtsd = task.day.strftime("%Y%m%d"), task.day.strftime("%Y-%m-%dT")
+    slot_ms = min(max(w.spec.schedule.login_every_minutes, 1), 1440) * 60_000
+    logins = sorted((s.login_ms, slot) for slot, s in sessions.items()) if login_tmpl else []
+    li = 0
+    cur, host = -1, ""
+    bound: list[tuple[str, str | None, list[str]]] = []
+    ptype = kinds[0][0].paid_type if kinds else None
+    j = 0
+    for m, k, ri in zip(ms, picks, recs, strict=True):
+        while li < len(logins) and logins[li][0] <= m:
+            yield _login_row(login_tmpl, sessions[logins[li][1]], dts, dtsd)  # type: ignore[arg-type]
+            li += 1
+        slot = m // slot_ms
+        if slot != cur:
+            cur, sess = slot, sessions[slot]
+            host = sess.host
+            bound = [
+                (*t.bind(sess.session_key, sess.login_key, sess.ip), pool) for t, pool in kinds
+            ]
+        ta, tp, pool = bound[k]
+        s, r = divmod(m, 1000)
+        e = day_epoch + s
+        ms3 = MILLIS[r]
+        rec = pool[ri]
+        d = {
+            "ts": dts + SECONDS_COMPACT[s] + "." + ms3,
+            "tsd": dtsd + SECONDS_ISO[s] + "." + ms3 + "Z",
+            "rid": hi[e >> 12]
+            + ID_TIME_LOW[e & 4095]
+            + ID_MILLIS[r]
+            + rand[j : j + 7]
+            + host
+            + rand[j + 7 : j + 9]
+            + "-",
+            "rec": rec,
+            "rec15": rec[:15],
+        }
+        j += 9
+        yield ta % d, ptype, tp % d if tp else None
+    for _, slot in logins[li:]:
+        yield _login_row(login_tmpl, sessions[slot], dts, dtsd)  # type: ignore[arg-type]
+
+
+def _login_row(
+    tmpl: CallTemplate, sess: Session, dts: str, dtsd: str
+) -> tuple[str, str | None, str | None]:
+    ta, tp = tmpl.bind(sess.session_key, sess.login_key, sess.ip)
+    s, r = divmod(sess.login_ms, 1000)
+    d = {
+        "ts": dts + SECONDS_COMPACT[s] + "." + MILLIS[r],
+        "tsd": dtsd + SECONDS_ISO[s] + "." + MILLIS[r] + "Z",
+        "rid": sess.login_request_id,  # the login request is the Login event's request
+    }
+    return ta % d, tmpl.paid_type, tp % d if tp else None
+
+
+def render_day(task: DayTask) -> DayResult:
+    result = DayResult(task.day, {}, [], {}, {})
+    streams = []
+    for w in task.workloads:
+        ms, sessions, rng = _plan(w, task)
+        result.calls[w.spec.name] = len(ms)
+        day0 = datetime.combine(task.day, time(0), UTC)
+        if w.spec.auth == "refresh_token":
+            if sessions:
+                last = max(s.login_ms for s in sessions.values())
+                key = (w.user_id, w.app_name or w.spec.app)
+                result.refreshes[key] = (len(sessions), day0 + timedelta(milliseconds=last))
+        else:
+            result.logins.extend(workload_login(w, task, s) for s in sessions.values())
+        if task.render and (ms or (sessions and w.spec.auth == "soap_login")):
+            streams.append(_rows(w, task, ms, sessions, rng))
+    for u in task.ui_users:
+        result.logins.extend(ui_logins(u, task))
+    if streams:
+        rows = streams[0] if len(streams) == 1 else merge(*streams, key=itemgetter(0))
+        result.bodies = _compress(rows)
+    return result
+
+
+def _compress(
+    rows: Iterator[tuple[str, str | None, str | None]],
+) -> dict[str, tuple[bytes, int, int]]:
+    """Stream records into one zlib stream per event type (level 1, as the store keeps it)."""
+    state: dict[str, tuple[zlib._Compress, list[bytes], list[int]]] = {}
+
+    def feed(event_type: str, records: list[str]) -> None:
+        if event_type not in state:
+            state[event_type] = (zlib.compressobj(1), [], [0, 0])
+        comp, chunks, counts = state[event_type]
+        data = "".join(records).encode()
+        chunks.append(comp.compress(data))
+        counts[0] += len(data)
+        counts[1] += len(records)
+
+    while chunk := list(islice(rows, _BATCH)):
+        feed("ApiTotalUsage", [c[0] for c in chunk])
+        paid: dict[str, list[str]] = {}
+        for _, ptype, record in chunk:
+            if ptype is not None and record is not None:
+                paid.setdefault(ptype, []).append(record)
+        for ptype, records in paid.items():
+            feed(ptype, records)
+    return {
+        t: (b"".join(chunks) + comp.flush(), size, n)
+        for t, (comp, chunks, (size, n)) in state.items()
+    }
