@@ -61,7 +61,7 @@ def emulator_serve(
     running = prepare(spec, port=port or None, state_dir=state_dir, follow_wall_clock=True)
     if backfill_days:
         report = backfill(running.org, spec, backfill_days)
-        console.print(f"backfilled {backfill_days} days: {report}")
+        console.print(f"backfilled {backfill_days} days: {report.api_calls:,} API calls, {report.logins:,} logins")
     try:
         start_in_thread(running)
     except RuntimeError as e:
