@@ -1,7 +1,7 @@
 """The measurements behind a verdict: plain numbers computed from one UsageProfile (pure).
 
-``detect`` turns these into weighted Evidence rows; keeping the arithmetic here keeps the
-scoring model readable and lets each measurement be tested on its own.
+``evidence`` words and weighs them, ``detect`` adds them up; keeping the arithmetic here
+keeps the scoring model readable and lets each measurement be tested on its own.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ SUBTYPE_NAMES = {
 }
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
+    """How LoginSubType values compare: "OAuth Client Credentials" == "OauthClientCredentials"."""
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
@@ -71,7 +72,7 @@ def login_kind(key: str) -> LoginKind:
     neutral: says nothing either way (refresh, token exchange, unknown types).
     """
     login_type, sub_type = split_login_key(key)
-    folded_type, folded_sub = login_type.lower(), _fold(sub_type)
+    folded_type, folded_sub = login_type.lower(), fold(sub_type)
     if folded_type in _INTERACTIVE_TYPES or folded_type.startswith("saml"):
         return "interactive"
     if folded_type in _PROGRAM_TYPES:
@@ -100,10 +101,15 @@ class Signals:
     non_interactive_share: float | None  # (server + program) / (server + program + interactive)
     server_flows: list[str]  # "JWT bearer", "client credentials" when seen
     peak_share: float | None  # share of calls in the busiest settings.peak_hours hours
+    busiest_hours: list[int]  # those hours (UTC, with calls), in clock order
     hours_with_calls: int
     daily_cv: float | None
     weekend_ratio: float | None  # weekend calls per day / weekday calls per day
     off_hours_share: float | None
+    # The working day (business hours long) that holds the most calls, wherever it falls:
+    # a person's calls fit one in any time zone, round-the-clock traffic never does.
+    working_day_share: float | None
+    working_day_span: tuple[int, int]  # first and last UTC hour with calls inside that day
     top2_ip_share: float | None
     distinct_ips: int
     token_uses_per_day: float | None
@@ -113,6 +119,7 @@ class Signals:
 
 
 def observed_dates(profile: UsageProfile) -> list[date]:
+    """The window's days whose logs were ingested."""
     gaps = set(profile.gap_days)
     span = (profile.window_end - profile.window_start).days + 1
     days = (profile.window_start + timedelta(days=i) for i in range(max(span, 0)))
@@ -142,6 +149,27 @@ def _off_hours_share(profile: UsageProfile, settings: DetectionSettings) -> floa
     if in_hours is None:
         return None
     return 1.0 - in_hours * (on_weekdays if on_weekdays is not None else 1.0)
+
+
+def business_day_hours(settings: DetectionSettings) -> int:
+    span = (settings.business_hours_end - settings.business_hours_start) % HOURS_PER_DAY
+    return span or HOURS_PER_DAY
+
+
+def _best_working_day(
+    profile: UsageProfile, settings: DetectionSettings
+) -> tuple[float | None, tuple[int, int]]:
+    """Share of calls in the busiest window of business_day_hours hours (wrapping past
+    midnight; the earliest start wins a tie), and the first and last busy hour inside it."""
+    counts, total = profile.hour_counts, sum(profile.hour_counts)
+    hours = len(counts)
+    if total <= 0:
+        return None, (settings.business_hours_start, settings.business_hours_start)
+    length = min(business_day_hours(settings), hours)
+    windows = [[(start + i) % hours for i in range(length)] for start in range(hours)]
+    best = max(windows, key=lambda w: (sum(counts[h] for h in w), -w[0]))
+    busy = [h for h in best if counts[h] > 0]
+    return sum(counts[h] for h in best) / total, (busy[0], busy[-1])
 
 
 def _weekend_ratio(profile: UsageProfile, dates: list[date]) -> float | None:
@@ -174,6 +202,7 @@ def _days_without_ui(profile: UsageProfile) -> tuple[int | None, bool]:
 
 
 def measure(profile: UsageProfile, settings: DetectionSettings) -> Signals:
+    """Everything the verdict weighs, from one profile's window aggregates."""
     dates = observed_dates(profile)
     days_observed = profile.days_observed
     days_active = profile.days_active or sum(1 for n in profile.calls_by_day.values() if n > 0)
@@ -184,18 +213,21 @@ def measure(profile: UsageProfile, settings: DetectionSettings) -> Signals:
     for key, count in sorted(profile.logins.items()):
         kind = login_kind(key)
         kinds[kind] += count
-        name = SUBTYPE_NAMES.get(_fold(split_login_key(key)[1]))
+        name = SUBTYPE_NAMES.get(fold(split_login_key(key)[1]))
         if kind == "server" and name and name not in server_flows:
             server_flows.append(name)
     machine = kinds["server"] + kinds["program"]
 
     total_hourly = sum(profile.hour_counts)
-    peak = sum(sorted(profile.hour_counts, reverse=True)[: settings.peak_hours])
+    by_volume = sorted(range(len(profile.hour_counts)), key=lambda h: (-profile.hour_counts[h], h))
+    busiest = sorted(h for h in by_volume[: settings.peak_hours] if profile.hour_counts[h] > 0)
+    peak = sum(profile.hour_counts[h] for h in busiest)
 
     ip_total = sum(profile.source_ips.values())
     top2 = sum(sorted(profile.source_ips.values(), reverse=True)[:2])
 
     days_without_ui, lower_bound = _days_without_ui(profile)
+    working_day_share, working_day_span = _best_working_day(profile, settings)
     # Concentration in a few hours only means a schedule when it comes back day after
     # day; two sessions of someone's afternoon work are not a timetable.
     recurrence = min(1.0, days_active / settings.min_days_observed) * min(
@@ -211,10 +243,13 @@ def measure(profile: UsageProfile, settings: DetectionSettings) -> Signals:
         non_interactive_share=_share(machine, machine + kinds["interactive"]),
         server_flows=server_flows,
         peak_share=_share(peak, total_hourly),
+        busiest_hours=busiest,
         hours_with_calls=sum(1 for n in profile.hour_counts if n > 0),
         daily_cv=_daily_cv(profile, dates),
         weekend_ratio=_weekend_ratio(profile, dates),
         off_hours_share=_off_hours_share(profile, settings),
+        working_day_share=working_day_share,
+        working_day_span=working_day_span,
         top2_ip_share=_share(top2, ip_total),
         distinct_ips=len(profile.source_ips),
         token_uses_per_day=(
