@@ -47,5 +47,5 @@ def post_slack_digest(settings: SlackSettings, findings: list[Finding], org_name
     logger = get_run_logger()
     new = [f for f in findings if f.is_new and f.verdict == "integration_under_human"]
     result = post_digest(settings, new, org_name=org_name, run_url=run_url)
-    logger.info("Slack digest: %s", result.summary if hasattr(result, "summary") else result)
-    return str(getattr(result, "summary", result))
+    logger.info("Slack digest: %s", result.detail)
+    return result.detail

@@ -1,0 +1,19 @@
+"""Shared test setup: no HANDOVER_* variable from the developer's shell leaks into tests,
+and Prefect stays offline and local."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+@pytest.fixture(autouse=True)
+def _clean_handover_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith("HANDOVER_"):
+            monkeypatch.delenv(key, raising=False)
