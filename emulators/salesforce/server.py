@@ -103,6 +103,8 @@ class RunningEmulator:
 
     def stop(self) -> None:
         if self.server is not None:
+            # Idle keep-alive TLS connections would otherwise hold shutdown for ~10 s.
+            self.server.force_exit = True
             self.server.should_exit = True
         if self.thread is not None:
             self.thread.join(timeout=10)

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from ..exceptions import not_found
 from ..faults import FaultRule
-from . import rest
+from . import oauth, rest, soap
 from .common import SUPPORTED_VERSIONS, Emulator, json_response
 
 _VERSION = re.compile(r"^v(\d{2}\.\d)$")
@@ -57,7 +57,11 @@ def build_app(emu: Emulator) -> Starlette:
                     return rest.describe_global(emu, request, version)
                 name = parts[1]
                 if len(parts) == 2:
-                    return rest.create(emu, request, version, name, raw) if method == "POST" else rest.sobject_basic(emu, request, version, name)
+                    return (
+                        rest.create(emu, request, version, name, raw)
+                        if method == "POST"
+                        else rest.sobject_basic(emu, request, version, name)
+                    )
                 if len(parts) == 3 and parts[2] == "describe":
                     return rest.sobject_describe(emu, request, version, name)
                 if len(parts) == 3:
@@ -81,7 +85,12 @@ def build_app(emu: Emulator) -> Starlette:
     async def control(request: Request) -> Response:
         """Emulator-only: advance the clock, arm faults, read state. Not a Salesforce API."""
         if not _control_ok(request):
-            return JSONResponse({"error": "forbidden: send the control token from the --info file in X-Emulator-Control"}, status_code=403)
+            return JSONResponse(
+                {
+                    "error": "forbidden: send the control token from the --info file in X-Emulator-Control"
+                },
+                status_code=403,
+            )
         what = request.path_params["what"]
         if what == "clock":
             if request.method == "POST":
@@ -104,8 +113,14 @@ def build_app(emu: Emulator) -> Starlette:
         Route("/services/data/", versions, methods=["GET"]),
         Route("/services/data/{version}", data, methods=["GET"]),
         Route("/services/data/{version}/", data, methods=["GET"]),
-        Route("/services/data/{version}/{rest:path}", data, methods=["GET", "POST", "PATCH", "DELETE", "PUT"]),
+        Route(
+            "/services/data/{version}/{rest:path}",
+            data,
+            methods=["GET", "POST", "PATCH", "DELETE", "PUT"],
+        ),
         Route("/_emulator/{what}", control, methods=["GET", "POST", "DELETE"]),
+        *oauth.routes(emu),
+        *soap.routes(emu),
     ]
     for extra in getattr(emu, "extra_routes", []):
         routes.append(extra)
