@@ -33,7 +33,8 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) benchmarks/emulator.py
+	$(PY) benchmarks/query.py
+	$(PY) benchmarks/backfill.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
