@@ -1,0 +1,1 @@
+"""Fidelity tests: the emulator's answers against recorded real Salesforce traffic."""
