@@ -97,7 +97,9 @@ def data_object(
     if owner:
         obj.add(ref("OwnerId", ("User",), "Owner", nillable=False, defaulted_on_create=True))
     for fd in fields:
-        if fd.nillable and not fd.calculated and fd.type not in ("id",) and not fd.cascade_delete:
+        # Parts of a compound name (FirstName, Name) carry no field-level security.
+        compound = fd.name in ("FirstName", "Name") and obj.name in ("Contact", "Lead")
+        if fd.nillable and not fd.calculated and fd.type not in ("id",) and not fd.cascade_delete and not compound:
             fd = FieldDef(**{**fd.__dict__, "permissionable": True})
         obj.add(fd)
     return obj
@@ -217,7 +219,7 @@ def _business_objects() -> list[ObjectDef]:
             [
                 req("LastName", length=80),
                 f("FirstName", length=40),
-                ro("Name", length=121),
+                ro("Name", length=121, nillable=False),
                 f("Email", "email", length=80),
                 f("Phone", "phone", length=40),
                 f("Title", length=128),
@@ -843,8 +845,8 @@ def _setup_objects() -> list[ObjectDef]:
                 ro("LogFile", "base64"),
                 ro("LogFileLength", "double"),
                 ro("LogFileContentType"),
-                ro("LogFileFieldNames", "textarea"),
-                ro("LogFileFieldTypes", "textarea"),
+                ro("LogFileFieldNames", length=1333),
+                ro("LogFileFieldTypes", length=1333),
                 ro("ApiVersion", "double"),
                 ro("Interval", "picklist", picklist_values=("Daily", "Hourly")),
                 ro("Sequence", "int"),

@@ -490,6 +490,8 @@ class Org:
             or (visible is not None and row["Id"] not in visible)
         ):
             raise not_found()
+        if fields and not any(f.lower() == "id" for f in fields):
+            fields = [*fields, "Id"]  # Salesforce always returns the Id, after the asked fields
         wanted = [obj.get_field(f) for f in fields] if fields else list(obj.fields.values())
         out: dict[str, Any] = {
             "attributes": {

@@ -48,6 +48,8 @@ def build_app(emu: Emulator) -> Starlette:
             head = parts[0]
             if head == "limits" and len(parts) == 1:
                 return rest.limits(emu, request, version)
+            if head == "limits" and parts[1:] == ["recordCount"]:
+                return rest.record_count(emu, request, version)
             if head in ("query", "queryAll") and len(parts) == 1 and method == "GET":
                 return rest.query(emu, request, version, include_deleted=head == "queryAll")
             if head in ("query", "queryAll") and len(parts) == 2 and method == "GET":

@@ -13,25 +13,10 @@ from ..ids import is_valid_id, to18
 from ..org import CallContext, Org
 from .common import SUPPORTED_VERSIONS, Emulator, Outcome, json_response, parse_json_body, run_rest
 
-_RELEASES = {
-    59: "Winter '24",
-    60: "Spring '24",
-    61: "Summer '24",
-    62: "Winter '25",
-    63: "Spring '25",
-    64: "Summer '25",
-    65: "Winter '26",
-    66: "Spring '26",
-}
-
-
 def _release(version: str) -> str:
-    major = int(float(version))
-    if major in _RELEASES:
-        return _RELEASES[major]
-    season = ("Spring", "Summer", "Winter")[(major - 59) % 3]
-    year = 24 + (major - 59 + 1) // 3 if major >= 59 else 24 - (59 - major + 2) // 3
-    return f"{season} '{year:02d}"
+    """The release name of an API version: v20.0 was Winter '11, then one per season."""
+    k = int(float(version)) - 20
+    return f"{('Winter', 'Spring', 'Summer')[k % 3]} '{11 + k // 3:02d}"
 
 
 def versions(emu: Emulator, request: Request) -> Response:
@@ -103,9 +88,9 @@ def limits(emu: Emulator, request: Request, version: str) -> Response:
             "Max": org.daily_api_limit,
             "Remaining": max(0, org.daily_api_limit - used),
         }
-        for app in sorted(org.apps.values(), key=lambda a: a.label):
-            # Per-app entries as real orgs show them (no per-app cap configured).
-            daily[app.label] = {"Max": 0, "Remaining": 0}
+        per_app = {app.label: {"Max": 0, "Remaining": 0} for app in sorted(org.apps.values(), key=lambda a: a.label)}
+        # Per-app entries as real orgs show them (no per-app cap configured).
+        daily.update(per_app)
         perm_sets = sum(
             1 for p in org.table("PermissionSet").values() if not p.get("IsOwnedByProfile")
         )
@@ -114,7 +99,9 @@ def limits(emu: Emulator, request: Request, version: str) -> Response:
             "ConcurrentAsyncGetReportInstances": {"Max": 200, "Remaining": 200},
             "DailyApiRequests": daily,
             "DailyAsyncApexExecutions": {"Max": 250000, "Remaining": 250000},
-            "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
+            "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000, **per_app},
+            "DailyStreamingApiEvents": {"Max": 1000000, "Remaining": 1000000, **per_app},
+            "DailyGenericStreamingApiEvents": {"Max": 10000, "Remaining": 10000, **per_app},
             "DailyBulkV2QueryFileStorageMB": {"Max": 976562, "Remaining": 976562},
             "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
             "DataStorageMB": {"Max": 5120, "Remaining": 5000},
@@ -486,7 +473,10 @@ def collections(emu: Emulator, request: Request, version: str, raw: bytes) -> Re
                 operation="composite",
             )
         results = _apply_collection(org, ctx, method, items, all_or_none)
-        entity = next(iter(types), None)
+        first = next(iter(types), None)
+        obj = org.schema.get(first) if first else None
+        # Event logs carry the API name ("Account"), not the spelling the client sent.
+        entity = obj.name if obj else first
         return Outcome(200, results, entity=entity, operation="composite", rows=len(results))
 
     return run_rest(emu, request, version, handle, operation="composite")
@@ -551,3 +541,23 @@ def _apply_collection(
 
 class _RollBack(Exception):
     pass
+
+
+def record_count(emu: Emulator, request: Request, version: str) -> Response:
+    """GET limits/recordCount?sObjects=A,B: rows per object (as of now, not cached)."""
+    names = [n for n in request.query_params.get("sObjects", "").split(",") if n]
+
+    def handle(ctx: CallContext) -> Outcome:
+        org = emu.org
+        out = []
+        for obj in org.schema:
+            if names and obj.name.lower() not in {n.lower() for n in names}:
+                continue
+            if obj.access != "crud" or not org.object_visible(ctx.access, obj):
+                continue
+            rows = sum(1 for r in org.table(obj.name).values() if not r.get("IsDeleted"))
+            if rows or names:
+                out.append({"count": rows, "name": obj.name})
+        return Outcome(200, {"sObjects": out}, operation="limits")
+
+    return run_rest(emu, request, version, handle, operation="limits")

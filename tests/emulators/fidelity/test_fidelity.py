@@ -198,12 +198,6 @@ def _release_label(version: str) -> str:
     return f"{('Winter', 'Spring', 'Summer')[steps % 3]} '{11 + steps // 3:02d}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET /services/data/: release labels of versions below 59.0 are wrong "
-    "(v31.0 'Winter '14' instead of 'Summer '14', v58.0 'Winter '23' instead of 'Summer '23'); "
-    "rest._release extrapolates backwards with the wrong season offset",
-)
 def test_version_labels_follow_the_release_cadence(api: Api) -> None:
     real = recorded.load_json("restforce/services_data_success_response.json")
     anchor = next(v for v in real if v["version"] == "20.0")  # the other entry is fake ("100")
@@ -591,12 +585,6 @@ def test_record_retrieve_shape(api: Api) -> None:
         _assert_same(shape({k: real[k] for k in common}), shape({k: emu[k] for k in common}))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET sobjects/X/{id}?fields=A,B omits 'Id'; the recorded answer (restforce "
-    "sobject_select_success_response, fields=External_Field__c) carries the selected fields "
-    "and then 'Id'",
-)
 def test_record_retrieve_with_fields(api: Api) -> None:
     real = recorded.load_json("restforce/sobject/sobject_select_success_response.json")
     rid = _first_id(api, "SELECT Id FROM Account WHERE Name = 'Acme Freight'")
@@ -833,11 +821,6 @@ def test_composite_endpoint(api: Api) -> None:
     _assert_same(shape(cci.json()), shape(emu))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET limits/recordCount?sObjects=X (used by CumulusCI) is not emulated: 404; real "
-    "answers {sObjects: [{count, name}]}",
-)
 def test_limits_record_count(api: Api) -> None:
     (real, *_) = recorded.interactions(
         "TestDatasetsE2E.test_datasets_e2e.yaml", "GET", "/limits/recordCount"
@@ -996,13 +979,6 @@ def test_limits_shape(api: Api) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GET limits: real orgs put per-connected-app sub-objects under DailyBulkApiBatches, "
-    "DailyStreamingApiEvents and DailyGenericStreamingApiEvents (SwiftlySalesforce MockLimits); "
-    "the emulator has them only under DailyApiRequests, and has no DailyStreamingApiEvents / "
-    "DailyGenericStreamingApiEvents entries at all",
-)
 def test_limits_per_app_entries(api: Api) -> None:
     real = recorded.load_json("SwiftlySalesforce/MockLimits.json")
     emu = _ok_json(api.get("limits"))
@@ -1331,12 +1307,6 @@ def test_eventlogfile_describe_shape(api: Api) -> None:
     assert by_name["LogFile"]["type"] == "base64" and by_name["EventType"]["type"] == "picklist"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="EventLogFile describe: LogFileFieldNames and LogFileFieldTypes are type 'textarea' "
-    "in the emulator, 'string' (length 1333) in the recorded v33 describe (and in the Summer '17 "
-    "field reference)",
-)
 def test_eventlogfile_field_types(api: Api) -> None:
     real = {
         f["name"]: f["type"]
@@ -1485,12 +1455,6 @@ def test_eventlogfile_columns(elf: dict[str, Any]) -> None:
     assert rest_header[:7] == rest_2015[:7]  # EVENT_TYPE … CPU_TIME lead every file
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ELF ApiTotalUsage/RestApi ENTITY_NAME is lower-case ('lead', 'account') for "
-    "composite/sobjects calls (rest.collections lower-cases the type names); real files carry "
-    "the API name ('Account', 'Customer_Account__c')",
-)
 def test_eventlogfile_entity_names_are_api_names(
     running: RunningEmulator, api: Api, elf: dict[str, Any]
 ) -> None:
