@@ -30,8 +30,19 @@ SOQL = "SELECT Id, Name, Industry, BillingCity FROM Account"
 def scenario() -> Scenario:
     return Scenario.model_validate(
         {
-            "org": {"name": "Bench", "my_domain": "bench.my.salesforce.com", "start": "2026-11-02T09:00:00Z", "admin_username": "admin@bench.example"},
-            "users": [{"username": "admin@bench.example", "last_name": "Admin", "profile": "System Administrator"}],
+            "org": {
+                "name": "Bench",
+                "my_domain": "bench.my.salesforce.com",
+                "start": "2026-11-02T09:00:00Z",
+                "admin_username": "admin@bench.example",
+            },
+            "users": [
+                {
+                    "username": "admin@bench.example",
+                    "last_name": "Admin",
+                    "profile": "System Administrator",
+                }
+            ],
         }
     )
 
@@ -46,13 +57,22 @@ def main() -> None:
     org = running.org
     industries = ["Logistics", "Retail", "Manufacturing", "Technology", "Other"]
     for i in range(args.rows):
-        org.insert_system("Account", {"Name": f"Account {i:06d}", "Industry": industries[i % 5], "BillingCity": f"City {i % 300}"})
+        org.insert_system(
+            "Account",
+            {
+                "Name": f"Account {i:06d}",
+                "Industry": industries[i % 5],
+                "BillingCity": f"City {i % 300}",
+            },
+        )
     start_in_thread(running)
     try:
         session = requests.Session()
         session.verify = str(running.ca_bundle)
         session.trust_env = False
-        sf = Salesforce(instance_url=running.instance_url, session_id=running.access_token, session=session)
+        sf = Salesforce(
+            instance_url=running.instance_url, session_id=running.access_token, session=session
+        )
 
         trivial = []
         for _ in range(50):
@@ -87,7 +107,9 @@ def main() -> None:
     per_page = http_best / pages
     print(f"rows: {args.rows:,} in {pages} pages of up to 2,000 (best of {args.repeat})")
     print(f"engine, in-process:        {args.rows / engine_best:>12,.0f} rows/s")
-    print(f"simple-salesforce, HTTPS:  {args.rows / http_best:>12,.0f} rows/s   {pages / http_best:,.1f} pages/s   {per_page * 1000:,.1f} ms/page")
+    print(
+        f"simple-salesforce, HTTPS:  {args.rows / http_best:>12,.0f} rows/s   {pages / http_best:,.1f} pages/s   {per_page * 1000:,.1f} ms/page"
+    )
     print(f"baseline, trivial request: {base * 1000:>12,.2f} ms (median of 50)")
     print(f"ratio: one 2,000-row page costs {per_page / base:,.1f}x a trivial HTTPS request")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from handover.usage.store import UsageStore
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
@@ -16,9 +17,14 @@ from handover.detect import classify_all
 from handover.models import Finding
 from handover.salesforce.connection import resolve
 from handover.settings import Settings
-from handover.usage.store import UsageStore
 from tasks.connect import connect_org
-from tasks.ingest import ingest_event_log_file, ingest_login_history, list_event_log_files, snapshot_org, update_coverage
+from tasks.ingest import (
+    ingest_event_log_file,
+    ingest_login_history,
+    list_event_log_files,
+    snapshot_org,
+    update_coverage,
+)
 from tasks.report import post_slack_digest, publish_discovery_report
 from tasks.retry import io_options
 
@@ -40,23 +46,40 @@ def finding_json(f: Finding) -> dict[str, Any]:
         "is_new": f.is_new,
         "reasons": f.reasons,
         "window": {"start": f.window_start.isoformat(), "end": f.window_end.isoformat()},
-        "evidence": {e.key: {"label": e.label, "value": e.value, "detail": e.detail, "weight": e.weight} for e in f.evidence},
+        "evidence": {
+            e.key: {"label": e.label, "value": e.value, "detail": e.detail, "weight": e.weight}
+            for e in f.evidence
+        },
     }
 
 
 @flow(name="discover", log_prints=False)
-def discover(org: str | None = None, emulator_info: str | None = None, window_days: int | None = None) -> list[dict[str, Any]]:
+def discover(
+    org: str | None = None, emulator_info: str | None = None, window_days: int | None = None
+) -> list[dict[str, Any]]:
     logger = get_run_logger()
     settings = Settings()
     io = io_options(settings)
-    config = resolve(settings.salesforce.orgs_file, org, Path(emulator_info) if emulator_info else None, settings.salesforce.default_org)
+    config = resolve(
+        settings.salesforce.orgs_file,
+        org,
+        Path(emulator_info) if emulator_info else None,
+        settings.salesforce.default_org,
+    )
     gateway = connect_org.with_options(**io)(config, settings.salesforce)
     org_id = gateway.org_id()
     org_now = gateway.org_now()
     days = window_days or settings.detection.window_days
     start, end = window(org_now, days)
     store = UsageStore(settings.store.url)
-    logger.info("discovery of %s (%s): window %s..%s, org time %s", config.name, org_id, start, end, org_now.isoformat())
+    logger.info(
+        "discovery of %s (%s): window %s..%s, org time %s",
+        config.name,
+        org_id,
+        start,
+        end,
+        org_now.isoformat(),
+    )
 
     snapshot = snapshot_org.with_options(**io)(gateway, store, org_id)
     files = list_event_log_files.with_options(**io)(gateway)
@@ -70,7 +93,9 @@ def discover(org: str | None = None, emulator_info: str | None = None, window_da
 
     run_id = str(flow_run.id or "local")
     previous = store.previous_finding_ids(org_id, run_id)
-    findings = classify_all(store.profiles(org_id, start, end), settings.detection, previous_ids=previous)
+    findings = classify_all(
+        store.profiles(org_id, start, end), settings.detection, previous_ids=previous
+    )
     stats = {
         "api_calls": gateway.api_calls,
         "files_listed": len(files),
@@ -85,5 +110,10 @@ def discover(org: str | None = None, emulator_info: str | None = None, window_da
     publish_discovery_report(config.name, findings, coverage_view, stats)
     run_url = None
     post_slack_digest(settings.slack, findings, config.name, run_url)
-    logger.info("%d findings (%d integrations under human accounts); %d Salesforce API calls", len(findings), sum(f.verdict == "integration_under_human" for f in findings), gateway.api_calls)
+    logger.info(
+        "%d findings (%d integrations under human accounts); %d Salesforce API calls",
+        len(findings),
+        sum(f.verdict == "integration_under_human" for f in findings),
+        gateway.api_calls,
+    )
     return [finding_json(f) for f in findings]

@@ -61,7 +61,9 @@ def emulator_serve(
     running = prepare(spec, port=port or None, state_dir=state_dir, follow_wall_clock=True)
     if backfill_days:
         report = backfill(running.org, spec, backfill_days)
-        console.print(f"backfilled {backfill_days} days: {report.api_calls:,} API calls, {report.logins:,} logins")
+        console.print(
+            f"backfilled {backfill_days} days: {report.api_calls:,} API calls, {report.logins:,} logins"
+        )
     try:
         start_in_thread(running)
     except RuntimeError as e:
@@ -91,8 +93,16 @@ def emulator_serve(
 @app.command("discover")
 def discover_cmd(
     org: str | None = typer.Option(None, "--org", help="Org name from the orgs file."),
-    emulator: Path | None = typer.Option(None, "--emulator", help="Connect with an emulator's --info file instead."),
-    window_days: int | None = typer.Option(None, "--window-days", min=1, max=365, help="Days of history to evaluate (default: settings)."),
+    emulator: Path | None = typer.Option(
+        None, "--emulator", help="Connect with an emulator's --info file instead."
+    ),
+    window_days: int | None = typer.Option(
+        None,
+        "--window-days",
+        min=1,
+        max=365,
+        help="Days of history to evaluate (default: settings).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the findings as a JSON list."),
 ) -> None:
     """Run the discovery flow now and print its findings."""
@@ -105,7 +115,9 @@ def discover_cmd(
     from flows.discovery import discover
 
     try:
-        findings = discover(org=org, emulator_info=str(emulator) if emulator else None, window_days=window_days)
+        findings = discover(
+            org=org, emulator_info=str(emulator) if emulator else None, window_days=window_days
+        )
     except HandoverError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None

@@ -60,9 +60,18 @@ def decide(
             if day in ingested_days:
                 out.append(DayStatus(day, event_type, "ingested", ""))
             elif day >= earliest_visible:
-                out.append(DayStatus(day, event_type, "empty", "no events that day (no file was written)"))
+                out.append(
+                    DayStatus(day, event_type, "empty", "no events that day (no file was written)")
+                )
             else:
-                out.append(DayStatus(day, event_type, "gap", "the log file was deleted by Salesforce before any discovery run fetched it (free logs are kept 1 day): run discovery daily"))
+                out.append(
+                    DayStatus(
+                        day,
+                        event_type,
+                        "gap",
+                        "the log file was deleted by Salesforce before any discovery run fetched it (free logs are kept 1 day): run discovery daily",
+                    )
+                )
         day += timedelta(days=1)
     return out
 

@@ -20,9 +20,8 @@ SCENARIO = Path(__file__).resolve().parent.parent / "emulators" / "scenarios" / 
 
 
 def run(scenario_path: Path = SCENARIO, days: int = 30, state_dir: Path | None = None) -> None:
-    from emulators.salesforce.client import connect, session_for
-
     from emulators.salesforce.backfill import backfill
+    from emulators.salesforce.client import connect, session_for
     from emulators.salesforce.scenario import load_scenario
     from emulators.salesforce.server import prepare, start_in_thread
 

@@ -8,8 +8,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Verdict = Literal["integration_under_human", "dedicated_integration", "human_interactive", "unclear"]
-VERDICTS: tuple[Verdict, ...] = ("integration_under_human", "dedicated_integration", "human_interactive", "unclear")
+Verdict = Literal[
+    "integration_under_human", "dedicated_integration", "human_interactive", "unclear"
+]
+VERDICTS: tuple[Verdict, ...] = (
+    "integration_under_human",
+    "dedicated_integration",
+    "human_interactive",
+    "unclear",
+)
 
 INTEGRATION_LICENSE = "Salesforce Integration"
 

@@ -38,15 +38,32 @@ def _md_cell(value: Any) -> str:
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     env.filters["fmt"] = _fmt
     env.filters["cell"] = _md_cell
     env.globals["verdict_label"] = VERDICT_LABELS.get
     return env
 
 
-def render_discovery_report(*, org_name: str, findings: list[Finding], coverage: dict[str, Any], stats: dict[str, Any]) -> str:
-    order = {"integration_under_human": 0, "unclear": 1, "dedicated_integration": 2, "human_interactive": 3}
+def render_discovery_report(
+    *, org_name: str, findings: list[Finding], coverage: dict[str, Any], stats: dict[str, Any]
+) -> str:
+    order = {
+        "integration_under_human": 0,
+        "unclear": 1,
+        "dedicated_integration": 2,
+        "human_interactive": 3,
+    }
     ranked = sorted(findings, key=lambda f: (order[f.verdict], -f.score))
     counts = {v: sum(1 for f in findings if f.verdict == v) for v in order}
-    return environment().get_template("reports/discovery.md.j2").render(org_name=org_name, findings=ranked, counts=counts, coverage=coverage, stats=stats)
+    return (
+        environment()
+        .get_template("reports/discovery.md.j2")
+        .render(org_name=org_name, findings=ranked, counts=counts, coverage=coverage, stats=stats)
+    )

@@ -8,12 +8,25 @@ from rich.table import Table
 
 from .render import VERDICT_LABELS
 
-_STYLE = {"integration_under_human": "bold red", "unclear": "yellow", "dedicated_integration": "green", "human_interactive": "cyan"}
+_STYLE = {
+    "integration_under_human": "bold red",
+    "unclear": "yellow",
+    "dedicated_integration": "green",
+    "human_interactive": "cyan",
+}
 
 
 def findings_table(findings: list[dict[str, Any]], title: str = "Discovery findings") -> Table:
     table = Table(title=title, show_lines=False)
-    for col, just in (("Finding", "left"), ("Verdict", "left"), ("Score", "right"), ("User", "left"), ("App or client", "left"), ("Calls", "right"), ("Why", "left")):
+    for col, just in (
+        ("Finding", "left"),
+        ("Verdict", "left"),
+        ("Score", "right"),
+        ("User", "left"),
+        ("App or client", "left"),
+        ("Calls", "right"),
+        ("Why", "left"),
+    ):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for f in findings:
         table.add_row(

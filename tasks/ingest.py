@@ -7,13 +7,13 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+from handover.usage.store import EventLogFileMeta as StoreFileMeta
+from handover.usage.store import UsageStore
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from handover.coverage import DayStatus, decide
 from handover.salesforce import EventLogFileMeta, SalesforceGateway
-from handover.usage.store import EventLogFileMeta as StoreFileMeta
-from handover.usage.store import UsageStore
 
 # Free types every Enterprise org has, then the Event Monitoring ones when present.
 EVENT_TYPES = ["ApiTotalUsage", "Login", "RestApi", "API", "BulkApi"]
@@ -32,7 +32,13 @@ def snapshot_org(gateway: SalesforceGateway, store: UsageStore, org_id: str) -> 
     store.snapshot_assignments(org_id, assignments)
     tokens = gateway.oauth_tokens()
     store.snapshot_oauth_tokens(org_id, tokens)
-    return {"users": len(users), "connected_apps": len(apps), "app_access": len(access), "assignments": len(assignments), "oauth_tokens": len(tokens)}
+    return {
+        "users": len(users),
+        "connected_apps": len(apps),
+        "app_access": len(access),
+        "assignments": len(assignments),
+        "oauth_tokens": len(tokens),
+    }
 
 
 @task(name="list-event-log-files", cache_policy=NO_CACHE, persist_result=False)
@@ -41,12 +47,23 @@ def list_event_log_files(gateway: SalesforceGateway) -> list[EventLogFileMeta]:
 
 
 @task(name="ingest-event-log-file", cache_policy=NO_CACHE, persist_result=False)
-def ingest_event_log_file(gateway: SalesforceGateway, store: UsageStore, org_id: str, meta: EventLogFileMeta) -> int:
+def ingest_event_log_file(
+    gateway: SalesforceGateway, store: UsageStore, org_id: str, meta: EventLogFileMeta
+) -> int:
     """Download one daily file to a temporary file and fold it into the store's aggregates."""
     logger = get_run_logger()
     with tempfile.TemporaryDirectory(prefix="handover-elf-") as tmp:
         path = gateway.download_log_file(meta, Path(tmp) / f"{meta.file_id}.csv")
-        result = store.ingest_event_log(org_id, StoreFileMeta(file_id=meta.file_id, event_type=meta.event_type, log_date=meta.log_date, length=meta.length), path)
+        result = store.ingest_event_log(
+            org_id,
+            StoreFileMeta(
+                file_id=meta.file_id,
+                event_type=meta.event_type,
+                log_date=meta.log_date,
+                length=meta.length,
+            ),
+            path,
+        )
     rows = int(getattr(result, "rows", 0))
     logger.info("ingested %s of %s: %s rows", meta.event_type, meta.log_date, f"{rows:,}")
     return rows
@@ -55,20 +72,40 @@ def ingest_event_log_file(gateway: SalesforceGateway, store: UsageStore, org_id:
 @task(name="ingest-login-history", cache_policy=NO_CACHE, persist_result=False)
 def ingest_login_history(gateway: SalesforceGateway, store: UsageStore, org_id: str) -> int:
     """LoginHistory since the last run (the store keeps the cursor)."""
-    return store.ingest_login_history(org_id, gateway.login_history(store.login_history_cursor(org_id)))
+    return store.ingest_login_history(
+        org_id, gateway.login_history(store.login_history_cursor(org_id))
+    )
 
 
 @task(name="update-coverage", cache_policy=NO_CACHE, persist_result=False)
-def update_coverage(store: UsageStore, org_id: str, files: list[EventLogFileMeta], org_now: datetime, start, end) -> list[DayStatus]:  # noqa: ANN001
+def update_coverage(
+    store: UsageStore, org_id: str, files: list[EventLogFileMeta], org_now: datetime, start, end
+) -> list[DayStatus]:
     """Decide, for every day of the window, whether its logs were ingested, empty or missed."""
     decided_all: list[DayStatus] = []
     types = sorted({f.event_type for f in files} | {"ApiTotalUsage", "Login"})
     existing = store.coverage(org_id, start, end)
     for event_type in types:
         listed = {f.log_date for f in files if f.event_type == event_type}
-        ingested = {d for d in listed if any(store.is_file_ingested(org_id, f.file_id) for f in files if f.event_type == event_type and f.log_date == d)}
+        ingested = {
+            d
+            for d in listed
+            if any(
+                store.is_file_ingested(org_id, f.file_id)
+                for f in files
+                if f.event_type == event_type and f.log_date == d
+            )
+        }
         already = existing.decided_days(event_type)
-        for status in decide(event_type=event_type, start=start, end=end, org_now=org_now, ingested_days=ingested, listed_days=listed, already_decided=already):
+        for status in decide(
+            event_type=event_type,
+            start=start,
+            end=end,
+            org_now=org_now,
+            ingested_days=ingested,
+            listed_days=listed,
+            already_decided=already,
+        ):
             store.record_coverage(org_id, status.day, status.event_type, status.status, status.note)
             decided_all.append(status)
     return decided_all

@@ -31,16 +31,28 @@ def findings_table(findings: list[Finding]) -> list[dict[str, Any]]:
 
 
 @task(name="publish-discovery-report", cache_policy=NO_CACHE, persist_result=False)
-def publish_discovery_report(org_name: str, findings: list[Finding], coverage: dict[str, Any], stats: dict[str, Any]) -> str:
+def publish_discovery_report(
+    org_name: str, findings: list[Finding], coverage: dict[str, Any], stats: dict[str, Any]
+) -> str:
     """A table artifact of the findings and a Markdown report with evidence and coverage."""
-    create_table_artifact(findings_table(findings), key="discovery-findings", description=f"Discovery findings for {org_name}")
-    markdown = render_discovery_report(org_name=org_name, findings=findings, coverage=coverage, stats=stats)
-    create_markdown_artifact(markdown, key="discovery-report", description=f"Discovery report for {org_name}")
+    create_table_artifact(
+        findings_table(findings),
+        key="discovery-findings",
+        description=f"Discovery findings for {org_name}",
+    )
+    markdown = render_discovery_report(
+        org_name=org_name, findings=findings, coverage=coverage, stats=stats
+    )
+    create_markdown_artifact(
+        markdown, key="discovery-report", description=f"Discovery report for {org_name}"
+    )
     return markdown
 
 
 @task(name="post-slack-digest", cache_policy=NO_CACHE, persist_result=False)
-def post_slack_digest(settings: SlackSettings, findings: list[Finding], org_name: str, run_url: str | None) -> str:
+def post_slack_digest(
+    settings: SlackSettings, findings: list[Finding], org_name: str, run_url: str | None
+) -> str:
     """New findings to Slack; never fails discovery (a Slack outage is logged, not raised)."""
     from handover.slack.digest import post_digest
 

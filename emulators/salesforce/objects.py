@@ -99,7 +99,13 @@ def data_object(
     for fd in fields:
         # Parts of a compound name (FirstName, Name) carry no field-level security.
         compound = fd.name in ("FirstName", "Name") and obj.name in ("Contact", "Lead")
-        if fd.nillable and not fd.calculated and fd.type not in ("id",) and not fd.cascade_delete and not compound:
+        if (
+            fd.nillable
+            and not fd.calculated
+            and fd.type not in ("id",)
+            and not fd.cascade_delete
+            and not compound
+        ):
             fd = FieldDef(**{**fd.__dict__, "permissionable": True})
         obj.add(fd)
     return obj

@@ -50,15 +50,23 @@ class OrgConfig(BaseModel):
             return v
         v = v.removeprefix("https://").rstrip("/")
         if not v.endswith(".salesforce.com"):
-            raise ValueError(f"my_domain must be the org's My Domain host (…my.salesforce.com), got {v!r}")
+            raise ValueError(
+                f"my_domain must be the org's My Domain host (…my.salesforce.com), got {v!r}"
+            )
         return v
 
     def check(self) -> None:
         """Every field the chosen auth needs, or one clear message naming what's missing."""
-        need = {"jwt": ["my_domain", "consumer_key", "username", "private_key_file"], "client_credentials": ["my_domain", "consumer_key", "consumer_secret_file"], "emulator": ["instance_url", "ca_bundle", "access_token"]}[self.auth]
+        need = {
+            "jwt": ["my_domain", "consumer_key", "username", "private_key_file"],
+            "client_credentials": ["my_domain", "consumer_key", "consumer_secret_file"],
+            "emulator": ["instance_url", "ca_bundle", "access_token"],
+        }[self.auth]
         missing = [f for f in need if getattr(self, f) in (None, "")]
         if missing:
-            raise ConfigError(f"org {self.name!r} (auth = {self.auth}) is missing: {', '.join(missing)}. Add them to the orgs file.")
+            raise ConfigError(
+                f"org {self.name!r} (auth = {self.auth}) is missing: {', '.join(missing)}. Add them to the orgs file."
+            )
         for f in ("private_key_file", "consumer_secret_file", "ca_bundle"):
             p = getattr(self, f)
             if p is not None and not Path(p).expanduser().is_file():
@@ -69,7 +77,9 @@ def load_orgs(path: Path) -> dict[str, OrgConfig]:
     try:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"orgs file {path} not found. Create it (see README: Connecting to an org) or pass --emulator INFO_FILE.") from None
+        raise ConfigError(
+            f"orgs file {path} not found. Create it (see README: Connecting to an org) or pass --emulator INFO_FILE."
+        ) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"orgs file {path} is not valid TOML: {e}") from None
     orgs = {}
@@ -78,7 +88,9 @@ def load_orgs(path: Path) -> dict[str, OrgConfig]:
             orgs[name] = OrgConfig(name=name, **body)
         except ValidationError as e:
             first = e.errors()[0]
-            raise ConfigError(f"orgs file {path}, org {name!r}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+            raise ConfigError(
+                f"orgs file {path}, org {name!r}: {'.'.join(map(str, first['loc']))}: {first['msg']}"
+            ) from None
     return orgs
 
 
@@ -86,16 +98,29 @@ def from_emulator_info(path: Path) -> OrgConfig:
     try:
         info = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise ConfigError(f"emulator info file {path} not found. Start the emulator with `handover emulator serve --scenario ... --info {path}`.") from None
+        raise ConfigError(
+            f"emulator info file {path} not found. Start the emulator with `handover emulator serve --scenario ... --info {path}`."
+        ) from None
     except ValueError:
         raise ConfigError(f"emulator info file {path} is not JSON.") from None
     missing = [k for k in ("instance_url", "ca_bundle", "access_token") if k not in info]
     if missing:
-        raise ConfigError(f"emulator info file {path} lacks {', '.join(missing)}; is it an emulator --info file?")
-    return OrgConfig(name=info.get("org_name", "emulator"), auth="emulator", instance_url=info["instance_url"], ca_bundle=Path(info["ca_bundle"]), access_token=SecretStr(info["access_token"]), org_id=info.get("org_id"))
+        raise ConfigError(
+            f"emulator info file {path} lacks {', '.join(missing)}; is it an emulator --info file?"
+        )
+    return OrgConfig(
+        name=info.get("org_name", "emulator"),
+        auth="emulator",
+        instance_url=info["instance_url"],
+        ca_bundle=Path(info["ca_bundle"]),
+        access_token=SecretStr(info["access_token"]),
+        org_id=info.get("org_id"),
+    )
 
 
-def resolve(orgs_file: Path, org: str | None, emulator_info: Path | None, default_org: str | None = None) -> OrgConfig:
+def resolve(
+    orgs_file: Path, org: str | None, emulator_info: Path | None, default_org: str | None = None
+) -> OrgConfig:
     if emulator_info is not None:
         if org is not None:
             raise ConfigError("give either --org or --emulator, not both.")
@@ -103,9 +128,13 @@ def resolve(orgs_file: Path, org: str | None, emulator_info: Path | None, defaul
     orgs = load_orgs(orgs_file)
     name = org or default_org or (next(iter(orgs)) if len(orgs) == 1 else None)
     if name is None:
-        raise ConfigError(f"several orgs in {orgs_file} ({', '.join(orgs)}): choose one with --org NAME.")
+        raise ConfigError(
+            f"several orgs in {orgs_file} ({', '.join(orgs)}): choose one with --org NAME."
+        )
     if name not in orgs:
-        raise ConfigError(f"no org named {name!r} in {orgs_file}; known: {', '.join(orgs) or 'none'}.")
+        raise ConfigError(
+            f"no org named {name!r} in {orgs_file}; known: {', '.join(orgs) or 'none'}."
+        )
     return orgs[name]
 
 
@@ -130,11 +159,29 @@ def login(config: OrgConfig, *, api_version: str, timeout: float) -> Salesforce:
             session.verify = str(config.ca_bundle)
             session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify otherwise
             assert config.access_token is not None
-            return Salesforce(instance_url=config.instance_url, session_id=config.access_token.get_secret_value(), session=session, version=api_version)
+            return Salesforce(
+                instance_url=config.instance_url,
+                session_id=config.access_token.get_secret_value(),
+                session=session,
+                version=api_version,
+            )
         assert config.my_domain is not None
         domain = config.my_domain.removesuffix(".salesforce.com")
         if config.auth == "jwt":
             key = Path(config.private_key_file).expanduser().read_text()  # type: ignore[arg-type]
-            return Salesforce(username=config.username, consumer_key=config.consumer_key, privatekey=key, domain=domain, session=session, version=api_version)
+            return Salesforce(
+                username=config.username,
+                consumer_key=config.consumer_key,
+                privatekey=key,
+                domain=domain,
+                session=session,
+                version=api_version,
+            )
         secret = Path(config.consumer_secret_file).expanduser().read_text().strip()  # type: ignore[arg-type]
-        return Salesforce(consumer_key=config.consumer_key, consumer_secret=secret, domain=domain, session=session, version=api_version)
+        return Salesforce(
+            consumer_key=config.consumer_key,
+            consumer_secret=secret,
+            domain=domain,
+            session=session,
+            version=api_version,
+        )

@@ -39,7 +39,9 @@ def parse_sf_datetime(value: str | None) -> datetime | None:
 
 
 def soql_datetime(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return (
+        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    )
 
 
 class SalesforceGateway:
@@ -80,12 +82,16 @@ class SalesforceGateway:
                 resp = self._sf.session.get(self._sf.base_url, headers=self._sf.headers)
                 self._count()
                 header = resp.headers.get("Date")
-                self._org_now = parsedate_to_datetime(header).astimezone(UTC) if header else datetime.now(UTC)
+                self._org_now = (
+                    parsedate_to_datetime(header).astimezone(UTC) if header else datetime.now(UTC)
+                )
         return self._org_now
 
     def org_id(self) -> str:
         if self._org_id is None:
-            rows = self.query_all("SELECT Id, Name FROM Organization", what="reading the Organization")
+            rows = self.query_all(
+                "SELECT Id, Name FROM Organization", what="reading the Organization"
+            )
             self._org_id = rows[0]["Id"]
         return self._org_id
 
@@ -113,7 +119,10 @@ class SalesforceGateway:
         return out
 
     def connected_apps(self) -> list[dict]:
-        return self.query_all("SELECT Id, Name, OptionsAllowAdminApprovedUsersOnly FROM ConnectedApplication", what="reading connected apps")
+        return self.query_all(
+            "SELECT Id, Name, OptionsAllowAdminApprovedUsersOnly FROM ConnectedApplication",
+            what="reading connected apps",
+        )
 
     def app_access(self) -> list[dict]:
         return self.query_all(
@@ -134,7 +143,10 @@ class SalesforceGateway:
         cursor: str | None = None
         while True:
             where = f" WHERE CreatedDate >= {cursor}" if cursor else ""
-            rows = self.query_all(f"SELECT {fields} FROM OauthToken{where} ORDER BY CreatedDate", what="reading OAuth tokens")
+            rows = self.query_all(
+                f"SELECT {fields} FROM OauthToken{where} ORDER BY CreatedDate",
+                what="reading OAuth tokens",
+            )
             new = [r for r in rows if r["DeleteToken"] not in seen]
             for r in new:
                 seen[r["DeleteToken"]] = r
@@ -146,7 +158,10 @@ class SalesforceGateway:
 
     def login_history(self, since: datetime | None) -> Iterator[dict]:
         where = f" WHERE LoginTime > {soql_datetime(since)}" if since else ""
-        return self.iter_query(f"SELECT {LOGIN_FIELDS} FROM LoginHistory{where} ORDER BY LoginTime", what="reading LoginHistory")
+        return self.iter_query(
+            f"SELECT {LOGIN_FIELDS} FROM LoginHistory{where} ORDER BY LoginTime",
+            what="reading LoginHistory",
+        )
 
     def event_log_files(self, event_types: list[str]) -> list[EventLogFileMeta]:
         types = ", ".join(f"'{t}'" for t in event_types)
@@ -158,7 +173,15 @@ class SalesforceGateway:
         for r in rows:
             log_date = parse_sf_datetime(r["LogDate"])
             assert log_date is not None
-            out.append(EventLogFileMeta(file_id=r["Id"], event_type=r["EventType"], log_date=log_date.date(), length=int(r.get("LogFileLength") or 0), interval=r.get("Interval") or "Daily"))
+            out.append(
+                EventLogFileMeta(
+                    file_id=r["Id"],
+                    event_type=r["EventType"],
+                    log_date=log_date.date(),
+                    length=int(r.get("LogFileLength") or 0),
+                    interval=r.get("Interval") or "Daily",
+                )
+            )
         return out
 
     def download_log_file(self, meta: EventLogFileMeta, dest: Path) -> Path:

@@ -12,10 +12,17 @@ from typing import Any
 import requests
 from simple_salesforce import exceptions as sfx
 
-from ..errors import AuthenticationError, PermissionDenied, SalesforceGatewayError, TransientSalesforceError
+from ..errors import (
+    AuthenticationError,
+    PermissionDenied,
+    SalesforceGatewayError,
+    TransientSalesforceError,
+)
 
 # Error codes Salesforce documents as "try again later".
-TRANSIENT_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE", "QUERY_TIMEOUT"})
+TRANSIENT_CODES = frozenset(
+    {"UNABLE_TO_LOCK_ROW", "REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE", "QUERY_TIMEOUT"}
+)
 
 # What handover's own user needs to read each object it queries (README: "Permissions").
 REQUIRED_PERMISSION = {
@@ -49,16 +56,22 @@ def _first_error(content: Any) -> tuple[str | None, str]:
     if isinstance(content, list) and content and isinstance(content[0], dict):
         return content[0].get("errorCode"), str(content[0].get("message", ""))
     if isinstance(content, dict):
-        return content.get("errorCode") or content.get("error"), str(content.get("message") or content.get("error_description") or "")
+        return content.get("errorCode") or content.get("error"), str(
+            content.get("message") or content.get("error_description") or ""
+        )
     return None, str(content)[:300]
 
 
 def translate(exc: Exception, *, what: str) -> SalesforceGatewayError:
     """The handover error for a failed call; ``what`` names the call for the message."""
     if isinstance(exc, requests.exceptions.SSLError):
-        return SalesforceGatewayError(f"{what}: TLS verification failed ({exc.__class__.__name__}). Check the CA bundle / the org's URL.")
+        return SalesforceGatewayError(
+            f"{what}: TLS verification failed ({exc.__class__.__name__}). Check the CA bundle / the org's URL."
+        )
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
-        return TransientSalesforceError(f"{what}: the org did not answer ({exc.__class__.__name__}); retrying may help. If it persists, check the org URL and the network.")
+        return TransientSalesforceError(
+            f"{what}: the org did not answer ({exc.__class__.__name__}); retrying may help. If it persists, check the org URL and the network."
+        )
     if isinstance(exc, sfx.SalesforceAuthenticationFailed):
         return AuthenticationError(
             f"{what}: Salesforce rejected the login ({exc.code}: {exc.message}). Check the consumer key, the username, the key or secret, and that the user is pre-authorized for the connected app.",
@@ -67,13 +80,33 @@ def translate(exc: Exception, *, what: str) -> SalesforceGatewayError:
     status = getattr(exc, "status", None)
     code, message = _first_error(getattr(exc, "content", None))
     if code in TRANSIENT_CODES or status in (502, 503, 504):
-        return TransientSalesforceError(f"{what}: {code or status} {message}".strip() + " (transient; retried with back-off)", status=status, error_code=code)
+        return TransientSalesforceError(
+            f"{what}: {code or status} {message}".strip() + " (transient; retried with back-off)",
+            status=status,
+            error_code=code,
+        )
     if isinstance(exc, sfx.SalesforceExpiredSession):
-        return AuthenticationError(f"{what}: the session expired or is invalid ({message}). Log in again or refresh the credentials.", status=status, error_code=code)
-    if code == "INVALID_TYPE" or status == 403 and code in ("INSUFFICIENT_ACCESS", "INSUFFICIENT_ACCESS_OR_READONLY", "API_DISABLED_FOR_ORG"):
+        return AuthenticationError(
+            f"{what}: the session expired or is invalid ({message}). Log in again or refresh the credentials.",
+            status=status,
+            error_code=code,
+        )
+    if code == "INVALID_TYPE" or (
+        status == 403
+        and code
+        in ("INSUFFICIENT_ACCESS", "INSUFFICIENT_ACCESS_OR_READONLY", "API_DISABLED_FOR_ORG")
+    ):
         obj = next((o for o in REQUIRED_PERMISSION if o in message), None)
-        need = f" handover's user needs: {REQUIRED_PERMISSION[obj]}." if obj else " Check handover's user permissions (README: Permissions)."
-        return PermissionDenied(f"{what}: {code}: {message.strip().splitlines()[-1] if message.strip() else ''}.{need}", status=status, error_code=code)
+        need = (
+            f" handover's user needs: {REQUIRED_PERMISSION[obj]}."
+            if obj
+            else " Check handover's user permissions (README: Permissions)."
+        )
+        return PermissionDenied(
+            f"{what}: {code}: {message.strip().splitlines()[-1] if message.strip() else ''}.{need}",
+            status=status,
+            error_code=code,
+        )
     for sf_cls, ours in EXCEPTION_MAP:
         if isinstance(exc, sf_cls):
             return ours(f"{what}: {code or status}: {message}", status=status, error_code=code)

@@ -18,7 +18,16 @@ DAYS = 14
 
 def scaled(scenario, factor: float):
     """Loomis with every workload's volume divided, so a test ingests in seconds."""
-    workloads = [w.model_copy(update={"schedule": w.schedule.model_copy(update={"calls_per_hour": max(2.0, w.schedule.calls_per_hour / factor)})}) for w in scenario.workloads]
+    workloads = [
+        w.model_copy(
+            update={
+                "schedule": w.schedule.model_copy(
+                    update={"calls_per_hour": max(2.0, w.schedule.calls_per_hour / factor)}
+                )
+            }
+        )
+        for w in scenario.workloads
+    ]
     return scenario.model_copy(update={"workloads": workloads})
 
 
@@ -40,11 +49,17 @@ def _store_counts(url: str) -> dict[str, int]:
     meta = sa.MetaData()
     meta.reflect(engine)
     with engine.connect() as c:
-        return {t: c.execute(sa.select(sa.func.count()).select_from(meta.tables[t])).scalar_one() for t in meta.tables if t not in ("discovery_runs", "findings", "alembic_version")}
+        return {
+            t: c.execute(sa.select(sa.func.count()).select_from(meta.tables[t])).scalar_one()
+            for t in meta.tables
+            if t not in ("discovery_runs", "findings", "alembic_version")
+        }
 
 
-def test_discovery_finds_every_true_positive_and_nothing_else(loomis, prefect_harness, tmp_path, monkeypatch):
-    scenario, running, info_path = loomis
+def test_discovery_finds_every_true_positive_and_nothing_else(
+    loomis, prefect_harness, tmp_path, monkeypatch
+):
+    scenario, _running, info_path = loomis
     store_url = f"sqlite:///{tmp_path / 'store.db'}"
     monkeypatch.setenv("HANDOVER_STORE__URL", store_url)
     from flows.discovery import discover
@@ -54,15 +69,31 @@ def test_discovery_finds_every_true_positive_and_nothing_else(loomis, prefect_ha
     by_pair = {(f["username"], f["app_name"]): f for f in findings}
     assert len(by_pair) == len(findings), "each (user, app) pair appears once"
     for f in findings:
-        assert {"finding_id", "user_id", "username", "app_name", "verdict", "score", "evidence"} <= set(f)
+        assert {
+            "finding_id",
+            "user_id",
+            "username",
+            "app_name",
+            "verdict",
+            "score",
+            "evidence",
+        } <= set(f)
     apps = {a.name: a for a in scenario.connected_apps}
     for w in scenario.workloads:
         app_name = w.app if w.app in apps else (w.client_name or w.app)
         f = by_pair.get((w.username.lower(), app_name))
-        assert f is not None, f"{w.name}: no finding for ({w.username}, {app_name}); got {sorted(by_pair)}"
-        assert f["verdict"] == w.ground_truth, f"{w.name}: {f['verdict']} ({f['score']}) {f['reasons']}"
+        assert f is not None, (
+            f"{w.name}: no finding for ({w.username}, {app_name}); got {sorted(by_pair)}"
+        )
+        assert f["verdict"] == w.ground_truth, (
+            f"{w.name}: {f['verdict']} ({f['score']}) {f['reasons']}"
+        )
     flagged = {k for k, f in by_pair.items() if f["verdict"] == "integration_under_human"}
-    expected = {(w.username.lower(), w.app if w.app in apps else (w.client_name or w.app)) for w in scenario.workloads if w.ground_truth == "integration_under_human"}
+    expected = {
+        (w.username.lower(), w.app if w.app in apps else (w.client_name or w.app))
+        for w in scenario.workloads
+        if w.ground_truth == "integration_under_human"
+    }
     assert flagged == expected
     assert all(f["is_new"] for f in findings)
 

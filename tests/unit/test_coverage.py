@@ -9,7 +9,10 @@ def test_files_of_yesterday_are_not_judged_before_they_are_written():
 
 
 def test_window_ends_yesterday():
-    assert window(datetime(2026, 11, 10, 9, tzinfo=UTC), 30) == (date(2026, 10, 11), date(2026, 11, 9))
+    assert window(datetime(2026, 11, 10, 9, tzinfo=UTC), 30) == (
+        date(2026, 10, 11),
+        date(2026, 11, 9),
+    )
 
 
 def test_missed_days_are_gaps_and_quiet_days_are_empty():
@@ -36,5 +39,13 @@ def test_missed_days_are_gaps_and_quiet_days_are_empty():
 
 def test_decided_days_are_not_decided_again():
     now = datetime(2026, 11, 10, 9, tzinfo=UTC)
-    out = decide(event_type="Login", start=date(2026, 11, 8), end=date(2026, 11, 9), org_now=now, ingested_days=set(), listed_days=set(), already_decided={date(2026, 11, 8), date(2026, 11, 9)})
+    out = decide(
+        event_type="Login",
+        start=date(2026, 11, 8),
+        end=date(2026, 11, 9),
+        org_now=now,
+        ingested_days=set(),
+        listed_days=set(),
+        already_decided={date(2026, 11, 8), date(2026, 11, 9)},
+    )
     assert out == []

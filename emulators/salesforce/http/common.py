@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import secrets
-from email.utils import formatdate
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import formatdate
 from typing import Any
 
 from starlette.requests import Request
@@ -63,7 +63,10 @@ def limit_header(org: Org) -> str:
 def org_headers(org: Org) -> dict[str, str]:
     """Headers on every REST response. ``Date`` is the org's simulated clock, as a real
     org's Date header is its own time: clients use it as "now" for the org."""
-    return {"Sforce-Limit-Info": limit_header(org), "Date": formatdate(org.clock.now().timestamp(), usegmt=True)}
+    return {
+        "Sforce-Limit-Info": limit_header(org),
+        "Date": formatdate(org.clock.now().timestamp(), usegmt=True),
+    }
 
 
 def json_response(

@@ -13,6 +13,7 @@ from ..ids import is_valid_id, to18
 from ..org import CallContext, Org
 from .common import SUPPORTED_VERSIONS, Emulator, Outcome, json_response, parse_json_body, run_rest
 
+
 def _release(version: str) -> str:
     """The release name of an API version: v20.0 was Winter '11, then one per season."""
     k = int(float(version)) - 20
@@ -88,7 +89,10 @@ def limits(emu: Emulator, request: Request, version: str) -> Response:
             "Max": org.daily_api_limit,
             "Remaining": max(0, org.daily_api_limit - used),
         }
-        per_app = {app.label: {"Max": 0, "Remaining": 0} for app in sorted(org.apps.values(), key=lambda a: a.label)}
+        per_app = {
+            app.label: {"Max": 0, "Remaining": 0}
+            for app in sorted(org.apps.values(), key=lambda a: a.label)
+        }
         # Per-app entries as real orgs show them (no per-app cap configured).
         daily.update(per_app)
         perm_sets = sum(
