@@ -2,7 +2,7 @@
 
 A rule matches requests by path regex and method, then fires by call count (``nth``:
 the calls to fail, 1-based, counted per rule), every N-th call, or with a probability
-(seeded, so runs repeat). Kinds: ``503``, ``REQUEST_LIMIT_EXCEEDED``,
+(seeded, so runs repeat); a rule with none of these fires on every matching call. Kinds: ``503``, ``REQUEST_LIMIT_EXCEEDED``,
 ``UNABLE_TO_LOCK_ROW``, ``INVALID_SESSION_ID``, ``slow`` (adds ``delay_seconds``).
 """
 
@@ -103,8 +103,10 @@ class FaultInjector:
                 armed.seen += 1
                 if rule.max_count is not None and armed.fired >= rule.max_count:
                     continue
+                always = not rule.nth and rule.every is None and rule.probability is None
                 fire = (
-                    (armed.seen in rule.nth)
+                    always
+                    or (armed.seen in rule.nth)
                     or (rule.every is not None and armed.seen % rule.every == 0)
                     or (rule.probability is not None and self._rng.random() < rule.probability)
                 )

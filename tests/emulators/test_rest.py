@@ -405,3 +405,25 @@ def test_calls_become_event_log_files(emulator):
     assert len(body) == usage["LogFileLength"]
     text = body.decode()
     assert text.startswith('"EVENT_TYPE"') and '"rep@rest.test"' in text
+
+
+def test_oauth_token_caps_500_per_page_2500_in_total(emulator):
+    """OauthToken: 500 rows per batch and queryMore stops at 2,500 (reference §1.2)."""
+    from emulators.salesforce.sessions import RefreshGrant, new_key, new_refresh_token
+
+    org = emulator.org
+    app = org.app_by_name("Sync App")
+    rep = org.user_by_username("rep@rest.test")
+    now = org.clock.now()
+    for i in range(2600):
+        grant = RefreshGrant(token=new_refresh_token(), delete_token=new_key(40), user_id=rep["Id"], app_id=app.app_id, app_name=app.name, created=now - timedelta(minutes=i), last_used=now)
+        org.refresh_grants[grant.token] = grant
+        org.sync_oauth_token(grant)
+    sf = sf_as(emulator)
+    first = sf.query("SELECT AppName, UserId, DeleteToken FROM OauthToken")
+    assert len(first["records"]) == 500 and first["totalSize"] == 2600 and first["done"] is False
+    assert first["records"][0]["attributes"] == {"type": "OauthToken"}
+    everything = sf.query_all("SELECT AppName, DeleteToken FROM OauthToken")
+    assert len(everything["records"]) == 2500
+    # Users without Customize Application see only their own tokens.
+    assert sf_as(emulator, "svc.sync@rest.test").query("SELECT COUNT() FROM OauthToken")["totalSize"] == 0
