@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -139,6 +141,110 @@ class DetectionSettings(BaseModel):
     )
 
 
+_PLACEHOLDER = re.compile(r"{([^{}]*)}")
+
+
+class PlanSettings(BaseModel):
+    """Knobs of the least-privilege planner (see handover/plan.py)."""
+
+    username_template: str = Field(
+        "svc.{app}@{domain}",
+        description="Username of the new Integration User: {app} is the app's name as a slug, {domain} the org's mail domain (default: the human's). Usernames are unique across all Salesforce orgs: add a sandbox suffix where needed.",
+    )
+    owner_mailbox: str = Field(
+        "salesforce-integrations@{domain}",
+        description="Email of the new user: the mailbox of the team that owns integrations ({domain} as above). Never the human's.",
+    )
+    alias_prefix: str = Field(
+        "svc", description="Start of the new user's alias (at most 8 characters in all)."
+    )
+    first_name: str = Field(
+        "Integration", description="First name of the new user (the last name is the app's)."
+    )
+    permission_set_prefix: str = Field(
+        "HO",
+        description="Start of the permission set's API name: HO_<App>_<finding digits>.",
+    )
+    time_zone: str = Field("GMT", description="TimeZoneSidKey of the new user.")
+    locale: str = Field("en_US", description="LocaleSidKey of the new user.")
+    language: str = Field("en_US", description="LanguageLocaleKey of the new user.")
+    email_encoding: str = Field("UTF-8", description="EmailEncodingKey of the new user.")
+    min_days_observed: int = Field(
+        14,
+        ge=1,
+        description="Days of ingested logs a plan needs at least: fewer is insufficient evidence.",
+    )
+    max_gap_days: int = Field(
+        2,
+        ge=0,
+        description="Reported gap days (logs known lost) a plan tolerates in its window; they are listed in the plan. Days with no ingestion record at all are never tolerated.",
+    )
+    min_cycles: int = Field(
+        2,
+        ge=1,
+        description="Full cycles of the integration's cadence (daily, weekly, month-end, ...) the logs must cover since it was first seen.",
+    )
+    daily_active_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Share of observed days with calls at or above which the cadence is daily (its cycle: the longest pause between active days).",
+    )
+    weekly_max_interval: int = Field(
+        9,
+        ge=5,
+        description="Longest pause between active days (days) up to which a less-than-daily integration is weekly.",
+    )
+    month_end_days: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description="Days at each side of a month's turn: an integration active only there runs at month-end (cycle: 28 days).",
+    )
+    allow_view_all_modify_all: bool = Field(
+        False,
+        description="Let a plan grant View All / Modify All on an object when observed calls reached records outside the user's sharing; otherwise that is a blocker.",
+    )
+    field_fallback: Literal["object", "none"] = Field(
+        "object",
+        description="Field permissions on an object whose calls the logs list no fields for (no event log records what a write sets): 'object' grants every field the human had on that object (reads, and edits when the integration writes it), 'none' grants no field, so only fields without field-level security are usable.",
+    )
+
+    @field_validator("username_template", "owner_mailbox")
+    @classmethod
+    def _email_template(cls, value: str) -> str:
+        unknown = set(_PLACEHOLDER.findall(value)) - {"app", "domain"}
+        if unknown:
+            raise ValueError(
+                f"unknown placeholder {{{sorted(unknown)[0]}}}: use {{app}} and {{domain}}"
+            )
+        if value.count("@") != 1:
+            raise ValueError("must be an email address template, e.g. svc.{app}@{domain}")
+        return value
+
+    @field_validator("username_template")
+    @classmethod
+    def _names_the_app(cls, value: str) -> str:
+        # Without the app, two integrations of one org would get the same username.
+        if "{app}" not in value.split("@", 1)[0]:
+            raise ValueError("the part before @ must contain {app}")
+        return value
+
+    @field_validator("permission_set_prefix")
+    @classmethod
+    def _api_name_start(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,19}", value):
+            raise ValueError("1 to 20 letters or digits, starting with a letter")
+        return value
+
+    @field_validator("alias_prefix")
+    @classmethod
+    def _alias_start(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9]{0,7}", value):
+            raise ValueError("at most 7 lower-case letters or digits")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HANDOVER_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -148,3 +254,4 @@ class Settings(BaseSettings):
     salesforce: SalesforceSettings = SalesforceSettings()
     slack: SlackSettings = SlackSettings()
     detection: DetectionSettings = DetectionSettings()
+    plan: PlanSettings = PlanSettings()

@@ -1,0 +1,1 @@
+"""The parts of least-privilege planning; ``handover.plan`` is the public entry."""
