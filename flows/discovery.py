@@ -106,7 +106,7 @@ def discover(
     }
     store.save_run(org_id, run_id, org_now, org_now, gateway.api_calls, stats)
     store.save_findings(org_id, run_id, findings)
-    coverage_view = coverage.as_dict() if hasattr(coverage, "as_dict") else dict(coverage)
+    coverage_view = coverage.as_dict()
     publish_discovery_report(config.name, findings, coverage_view, stats)
     run_url = None
     post_slack_digest(settings.slack, findings, config.name, run_url)

@@ -5,8 +5,12 @@ from emulators.salesforce.faults import FaultInjector, FaultRule
 
 def test_nth_calls_on_matching_endpoint_only():
     inj = FaultInjector()
-    inj.add(FaultRule(kind="UNABLE_TO_LOCK_ROW", path="/sobjects/Order", method="PATCH", nth=[2, 3]))
-    fired = [inj.check("PATCH", "/services/data/v59.0/sobjects/Order/801x") is not None for _ in range(4)]
+    inj.add(
+        FaultRule(kind="UNABLE_TO_LOCK_ROW", path="/sobjects/Order", method="PATCH", nth=[2, 3])
+    )
+    fired = [
+        inj.check("PATCH", "/services/data/v59.0/sobjects/Order/801x") is not None for _ in range(4)
+    ]
     assert fired == [False, True, True, False]
     assert inj.check("GET", "/services/data/v59.0/sobjects/Order/801x") is None
 
@@ -29,7 +33,10 @@ def test_probability_is_seeded_and_repeatable():
 
 
 def test_kinds_answer_like_salesforce():
-    assert FaultRuleKinds.body("REQUEST_LIMIT_EXCEEDED") == (403, [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}])
+    assert FaultRuleKinds.body("REQUEST_LIMIT_EXCEEDED") == (
+        403,
+        [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}],
+    )
     assert FaultRuleKinds.body("INVALID_SESSION_ID")[0] == 401
     assert FaultRuleKinds.body("503")[0] == 503
     slow = FaultInjector()

@@ -1,0 +1,118 @@
+"""Which days the store has: every (day, event type) a run saw is recorded as ingested,
+empty (no events that day) or gap (the file was due but had already expired: a missed
+run). Reports show the gaps; nothing is silently ignored."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from . import schema as t
+from .model import COVERAGE_STATUSES, Coverage, CoverageGap
+
+# Days whose API traffic can be profiled: the free file, else the paid ones (same calls).
+API_EVENT_TYPES = ("ApiTotalUsage", "RestApi", "API", "BulkApi")
+FREE_TYPES = ("ApiTotalUsage", "Login")
+
+
+def upsert_coverage(
+    conn: Connection,
+    org: str,
+    day: date,
+    event_type: str,
+    status: str,
+    note: str,
+    now: datetime,
+) -> None:
+    if status not in COVERAGE_STATUSES:
+        raise ValueError(f"coverage status must be one of {COVERAGE_STATUSES}, not {status!r}")
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(t.coverage).values(
+        org_id=org, day=day, event_type=event_type, status=status, note=note, recorded_at=now
+    )
+    c = t.coverage.c
+    sets = {
+        "status": stmt.excluded.status,
+        "note": stmt.excluded.note,
+        "recorded_at": stmt.excluded.recorded_at,
+    }
+    # An ingested day stays ingested: a later "gap" for it would be a contradiction.
+    where = (c.status != "ingested") | (stmt.excluded.status == "ingested")
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["org_id", "day", "event_type"], set_=sets, where=where
+        )
+    )
+
+
+def _days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def read_coverage(conn: Connection, org: str, start: date, end: date) -> Coverage:
+    c = t.coverage.c
+    rows = conn.execute(
+        select(c.day, c.event_type, c.status, c.note)
+        .where(c.org_id == org, c.day >= start, c.day <= end)
+        .order_by(c.day, c.event_type)
+    ).all()
+    first_ever = conn.execute(select(func.min(c.day)).where(c.org_id == org)).scalar()
+    observed: set[date] = set()
+    recorded: set[date] = set()
+    gaps: list[CoverageGap] = []
+    types: dict[str, int] = {}
+    records: dict[str, dict[date, str]] = {}
+    for day, event_type, status, note in rows:
+        recorded.add(day)
+        records.setdefault(event_type, {})[day] = status
+        if status == "gap":
+            gaps.append(CoverageGap(day, event_type, note or "log file expired before ingestion"))
+            continue
+        if event_type in API_EVENT_TYPES:
+            observed.add(day)
+        if status == "ingested":
+            types[event_type] = types.get(event_type, 0) + 1
+    # Days after the store's first record with no record at all: a run that never got as
+    # far as recording (a crash, a paused schedule). Days before it are before history.
+    unrecorded = [
+        d
+        for d in _days(start, end)
+        if first_ever is not None and first_ever <= d and d not in recorded
+    ]
+    f = t.ingested_files.c
+    unknown = conn.execute(
+        select(f.event_type)
+        .where(f.org_id == org, f.status == "unknown_type", f.log_date >= start, f.log_date <= end)
+        .distinct()
+    ).scalars()
+    return Coverage(
+        start=start,
+        end=end,
+        days_observed=sorted(observed),
+        gaps=gaps,
+        event_types=types,
+        unrecorded_days=unrecorded,
+        unparsed_types=sorted(unknown),
+        records=records,
+    )
+
+
+def api_sources_by_day(conn: Connection, org: str, start: date, end: date) -> dict[date, str]:
+    """For each day, which API event types to read: ApiTotalUsage when it was ingested
+    (it records every call), else the paid files (they record the same calls again, so
+    reading both would count twice)."""
+    c = t.coverage.c
+    free = set(
+        conn.execute(
+            select(c.day).where(
+                c.org_id == org,
+                c.day >= start,
+                c.day <= end,
+                c.event_type == "ApiTotalUsage",
+                c.status == "ingested",
+            )
+        ).scalars()
+    )
+    return {d: "free" if d in free else "paid" for d in _days(start, end)}

@@ -1,0 +1,190 @@
+"""Names for what event log rows record: the CRUD operation of an API call, and the
+LoginHistory labels of the Login file's one-letter codes (reference §2.4, §2.5).
+
+Everything here runs once per distinct value, never per row, so clarity beats speed.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# SOAP method (API_RESOURCE of ApiTotalUsage, METHOD_NAME of the API file) and Bulk
+# OPERATION_TYPE -> operation. Keys are lower-case without underscores, so "queryAll",
+# "query_all" and "QUERYALL" agree.
+_METHODS = {
+    "insert": "create",
+    "create": "create",
+    "query": "query",
+    "queryall": "query",
+    "querymore": "query",
+    "update": "update",
+    "upsert": "upsert",
+    "delete": "delete",
+    "harddelete": "delete",
+    "undelete": "undelete",
+    "retrieve": "retrieve",
+    "search": "search",
+    "merge": "update",
+    "convertlead": "update",
+    "login": "login",
+    "logout": "logout",
+    "getuserinfo": "userinfo",
+    "getservertimestamp": "other",
+    "describe": "describe",
+    "describes": "describe",
+    "describeglobal": "describe",
+    "describesobject": "describe",
+    "describesobjects": "describe",
+    "describelayout": "describe",
+}
+_VERSION = re.compile(r"^v?[0-9]+(\.[0-9]+)?$")
+_SOBJECT_BY_METHOD = {"POST": "create", "GET": "describe"}
+_RECORD_BY_METHOD = {"GET": "retrieve", "PATCH": "update", "POST": "update", "DELETE": "delete"}
+_EXTERNAL_BY_METHOD = {"PATCH": "upsert", "GET": "retrieve", "DELETE": "delete", "POST": "create"}
+_COLLECTION_BY_METHOD = {"POST": "create", "PATCH": "update", "DELETE": "delete", "GET": "retrieve"}
+_REST_HEADS = {
+    "query": "query",
+    "queryAll": "query",
+    "search": "search",
+    "parameterizedSearch": "search",
+    "limits": "limits",
+    "job": "bulk",
+    "jobs": "bulk",
+    "apexrest": "apex",
+}
+
+
+def method_operation(name: str) -> str:
+    """A SOAP method or Bulk operation type -> operation ("query_all" -> "query")."""
+    key = name.replace("_", "").lower()
+    if key.startswith("describe"):
+        return "describe"
+    return _METHODS.get(key, key or "other")
+
+
+@lru_cache(maxsize=4096)
+def operation_of(family: str, method: str, shape: str, entity: str) -> tuple[str, str]:
+    """(operation, entity) of a call. ``shape`` is the REST path with the version removed
+    and record ids replaced by ``{id}`` (parse.py), or a SOAP/Bulk method name.
+
+    REST: GET query -> query, GET sobjects/X/{id} -> retrieve, POST sobjects/X -> create,
+    PATCH sobjects/X/{id} -> update, PATCH sobjects/X/Field/value -> upsert, DELETE -> delete.
+    """
+    if not shape.startswith("/"):  # SOAP or Bulk: the method name itself
+        return method_operation(shape), entity
+    segs = [s for s in shape.split("/") if s]
+    if segs[:2] in (["services", "data"], ["services", "async"]):
+        segs = segs[2:]  # RestApi's URI is the full path
+    if segs and _VERSION.match(segs[0]):
+        segs = segs[1:]
+    head, verb = (segs[0] if segs else ""), method.upper()
+    if head == "sobjects" and len(segs) >= 2:
+        entity = entity or segs[1]
+        if len(segs) == 2:
+            return _SOBJECT_BY_METHOD.get(verb, "other"), entity
+        if segs[2] == "{id}":
+            return _RECORD_BY_METHOD.get(verb, "other") if len(segs) == 3 else "retrieve", entity
+        if segs[2] in ("describe", "listviews", "quickActions"):
+            return "describe", entity
+        if segs[2] in ("updated", "deleted"):
+            return "query", entity  # getUpdated / getDeleted: reads of the object
+        if len(segs) == 4:
+            return _EXTERNAL_BY_METHOD.get(verb, "other"), entity
+        return "other", entity
+    if head == "sobjects":
+        return "describe", entity
+    if head == "composite" and len(segs) >= 2 and segs[1] == "sobjects":
+        return _COLLECTION_BY_METHOD.get(verb, "other"), entity
+    return _REST_HEADS.get(head, "other"), entity
+
+
+def status_of(event_type: str, raw: str) -> str:
+    """The status of a call: the HTTP code when the file has one (ApiTotalUsage, RestApi);
+    for the SOAP API file REQUEST_STATUS (S/F), and for BulkApi SUCCESS (1/0, true/false),
+    as success/failure."""
+    if event_type == "BulkApi":
+        flag = parse_bool(raw)
+        return "unknown" if flag is None else "success" if flag else "failure"
+    if event_type == "API":
+        return {"S": "success", "F": "failure"}.get(raw, raw.lower() or "unknown")
+    return raw or "unknown"
+
+
+def parse_bool(value: str) -> bool | None:
+    """ELF booleans: "1"/"0" in the recorded files, "true"/"false" in some docs."""
+    v = value.strip().lower()
+    if v in ("1", "true"):
+        return True
+    if v in ("0", "false"):
+        return False
+    return None
+
+
+# Login LOGIN_TYPE code -> the LoginHistory.LoginType label SOQL returns (reference §2.5).
+LOGIN_TYPES = {
+    "7": "AppExchange",
+    "A": "Application",
+    "s": "Certificate-based login",
+    "k": "Chatter Communities External User",
+    "n": "Chatter Communities External User Third Party SSO",
+    "x": "Cross Tenant",
+    "r": "Employee Login to Community",
+    "z": "Lightning Login",
+    "l": "Networks Portal API Only",
+    "6": "Remote Access Client",
+    "w": "Passwordless Login",
+    "3": "Customer Service Portal",
+    "q": "Partner Portal Third-Party SSO",
+    "9": "Partner Portal",
+    "5": "SAML Idp Initiated SSO",
+    "8": "SAML Sfdc Initiated SSO",
+    "E": "Self-Service",
+    "j": "Third Party SSO",
+    "i": "Remote Access 2.0",
+    "I": "Other Apex API",
+    "R": "Partner Product",
+}
+LOGIN_SUB_TYPES = {
+    "oauthclientcredential": "OAuth Client Credentials",
+    "oauthpassword": "OAuth Username-Password",
+    "oauthcode": "OAuth Web Server",
+    "oauthhybridauthcode": "OAuth Hybrid Web Server",
+    "oauthhybridtoken": "OAuth Hybrid User-Agent",
+    "oauthtoken": "OAuth User-Agent",
+    "oauthtokenidtoken": "OAuth User-Agent Id Token",
+    "oauthrefreshtoken": "OAuth Refresh Token",
+    "uiup": "UsernamePasswordUiLogin",
+    "uipwdrst": "UiPasswordReset",
+}
+API_TYPES = {
+    "D": "Apex Class",
+    "E": "SOAP Enterprise",
+    "M": "SOAP Metadata",
+    "P": "SOAP Partner",
+    "S": "SOAP Apex",
+    "T": "SOAP Tooling",
+    "f": "Feed",
+    "l": "Live Agent",
+    "p": "SOAP ClientSync",
+}
+
+
+def login_type_label(code: str) -> str:
+    return LOGIN_TYPES.get(code, code)
+
+
+def login_sub_type_label(code: str) -> str:
+    return LOGIN_SUB_TYPES.get(code.lower(), code)
+
+
+def login_status_label(code: str) -> str:
+    """LOGIN_NO_ERROR is LoginHistory's "Success"; failures keep their code. Old files
+    (2015) have no LOGIN_STATUS column at all."""
+    if code == "LOGIN_NO_ERROR":
+        return "Success"
+    return code or "unknown"
+
+
+def api_type_label(code: str) -> str:
+    return API_TYPES.get(code, code)
