@@ -126,7 +126,7 @@ def discover_cmd(
         return
     from handover.tables import findings_table
 
-    Console().print(findings_table(findings))
+    Console().print(findings_table(findings, reasons=True))
 
 
 @app.command("demo")

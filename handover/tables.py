@@ -36,6 +36,6 @@ def findings_table(findings: list[dict[str, Any]], title: str = "Discovery findi
             f["username"],
             f["app_name"],
             f"{f['total_calls']:,}",
-            "; ".join(f.get("reasons", [])[:2]),
+            *(["; ".join(f.get("reasons", [])[:2])] if reasons else []),
         )
     return table
