@@ -9,7 +9,6 @@ import re
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +17,8 @@ from emulators.salesforce.eventlog.csvfmt import encode_api_call, format_timesta
 from emulators.salesforce.eventlog.events import ApiCall, LoginEvent, new_key, new_request_id
 from emulators.salesforce.eventlog.store import EventStore
 from emulators.salesforce.ids import IdFactory, to18
+from tests.recorded import RECORDED
 
-RECORDED = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "recorded"
 LOGSTASH = RECORDED / "logstash-input-sfdc_elf"
 APPOMNI = RECORDED / "appomni-event-maturity-matrix"
 needs_fixtures = pytest.mark.skipif(not LOGSTASH.exists(), reason="shared/fixtures not present")

@@ -21,6 +21,7 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed, Salesfo
 from emulators.salesforce.client import connect, session_for
 from emulators.salesforce.loader import WorkloadCredentials
 from emulators.salesforce.org import Org
+from tests.recorded import RECORDED
 
 JWT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 LOGIN = "login.salesforce.com"
@@ -712,7 +713,6 @@ def test_userinfo_and_identity_url(
     info: dict[str, Any], org: Org, creds: dict[str, WorkloadCredentials]
 ) -> None:
     import json
-    from pathlib import Path
 
     c = creds["Warehouse Stock Feed"]
     sf = connect(
@@ -731,7 +731,7 @@ def test_userinfo_and_identity_url(
     resp = s.get(ident_url, headers={"Authorization": f"Bearer {sf.session_id}"})
     assert resp.status_code == 200
     ident = resp.json()
-    fixture = Path("/work/shared/fixtures/recorded/SwiftlySalesforce/IdentityResponse.json")
+    fixture = RECORDED / "SwiftlySalesforce" / "IdentityResponse.json"
     if fixture.exists():
         assert set(json.loads(fixture.read_text())) <= set(ident)
     assert (

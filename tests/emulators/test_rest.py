@@ -416,7 +416,15 @@ def test_oauth_token_caps_500_per_page_2500_in_total(emulator):
     rep = org.user_by_username("rep@rest.test")
     now = org.clock.now()
     for i in range(2600):
-        grant = RefreshGrant(token=new_refresh_token(), delete_token=new_key(40), user_id=rep["Id"], app_id=app.app_id, app_name=app.name, created=now - timedelta(minutes=i), last_used=now)
+        grant = RefreshGrant(
+            token=new_refresh_token(),
+            delete_token=new_key(40),
+            user_id=rep["Id"],
+            app_id=app.app_id,
+            app_name=app.name,
+            created=now - timedelta(minutes=i),
+            last_used=now,
+        )
         org.refresh_grants[grant.token] = grant
         org.sync_oauth_token(grant)
     sf = sf_as(emulator)
@@ -426,4 +434,7 @@ def test_oauth_token_caps_500_per_page_2500_in_total(emulator):
     everything = sf.query_all("SELECT AppName, DeleteToken FROM OauthToken")
     assert len(everything["records"]) == 2500
     # Users without Customize Application see only their own tokens.
-    assert sf_as(emulator, "svc.sync@rest.test").query("SELECT COUNT() FROM OauthToken")["totalSize"] == 0
+    assert (
+        sf_as(emulator, "svc.sync@rest.test").query("SELECT COUNT() FROM OauthToken")["totalSize"]
+        == 0
+    )

@@ -15,8 +15,8 @@ from handover.usage.csvsource import read_header
 from handover.usage.loginhistory import aggregate_login_history, parse_sf_datetime
 from handover.usage.model import ApiAgg, ParseResult
 from handover.usage.naming import method_operation, operation_of, parse_bool, status_of
+from tests.recorded import RECORDED
 
-RECORDED = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "recorded"
 LOGSTASH = RECORDED / "logstash-input-sfdc_elf"
 needs_fixtures = pytest.mark.skipif(not LOGSTASH.exists(), reason="shared/fixtures not present")
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -28,7 +27,9 @@ from urllib.parse import unquote_plus, urlsplit
 
 import yaml
 
-ROOT = Path(os.environ.get("HANDOVER_RECORDED_FIXTURES", "/work/shared/fixtures/recorded"))
+from tests.recorded import RECORDED
+
+ROOT = RECORDED
 
 
 def available() -> bool:
