@@ -64,6 +64,7 @@ def run(scenario_path: Path = SCENARIO, days: int = 30, state_dir: Path | None =
         console.print("\n4. Running the [bold]discover[/bold] flow (Prefect) against the org…")
         findings = _discover(state, info_path, slack, days)
         _findings(console, findings)
+        _reasons(console, findings)
         _evidence(console, findings, "MuleSoft")
         _slack(console, slack)
         console.print(
@@ -162,6 +163,17 @@ def _findings(console: Console, findings: list[dict[str, Any]]) -> None:
     from handover.tables import findings_table
 
     console.print(findings_table(findings, title="5. Discovery findings"))
+
+
+def _reasons(console: Console, findings: list[dict[str, Any]]) -> None:
+    for f in findings:
+        if f["verdict"] != "integration_under_human":
+            continue
+        console.print(
+            f"\n[bold red]{f['app_name']}[/] as [bold]{f['username']}[/] — score {f['score']:.2f}, finding {f['finding_id']}"
+        )
+        for reason in f["reasons"]:
+            console.print(f"  • {reason}")
 
 
 def _evidence(console: Console, findings: list[dict[str, Any]], app_prefix: str) -> None:

@@ -30,6 +30,9 @@ class SalesforceSettings(BaseModel):
         4,
         description="Retries of transient Salesforce errors (503, UNABLE_TO_LOCK_ROW, REQUEST_LIMIT_EXCEEDED).",
     )
+    retry_base_delay_seconds: float = Field(
+        2.0, description="First retry delay; each further retry doubles it (with jitter)."
+    )
 
 
 class SlackSettings(BaseModel):

@@ -13,4 +13,8 @@ from handover.settings import SalesforceSettings
 @task(name="connect-org", cache_policy=NO_CACHE, persist_result=False)
 def connect_org(config: OrgConfig, settings: SalesforceSettings) -> SalesforceGateway:
     sf = login(config, api_version=settings.api_version, timeout=settings.timeout_seconds)
-    return SalesforceGateway(sf, org_name=config.name)
+    gateway = SalesforceGateway(sf, org_name=config.name)
+    # Read the org's id and clock here, so a transient failure is retried with the login.
+    gateway.org_id()
+    gateway.org_now()
+    return gateway

@@ -7,13 +7,13 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from handover.usage.store import EventLogFileMeta as StoreFileMeta
-from handover.usage.store import UsageStore
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from handover.coverage import DayStatus, decide
 from handover.salesforce import EventLogFileMeta, SalesforceGateway
+from handover.usage.store import EventLogFileMeta as StoreFileMeta
+from handover.usage.store import UsageStore
 
 # Free types every Enterprise org has, then the Event Monitoring ones when present.
 EVENT_TYPES = ["ApiTotalUsage", "Login", "RestApi", "API", "BulkApi"]

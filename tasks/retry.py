@@ -22,11 +22,13 @@ def is_transient(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-def io_options(settings: Settings, *, base_delay: float = 2.0) -> dict[str, Any]:
+def io_options(settings: Settings) -> dict[str, Any]:
     """Options for a task that talks to Salesforce (``task.with_options(**io_options(s))``)."""
     return {
         "retries": settings.salesforce.retries,
-        "retry_delay_seconds": exponential_backoff(backoff_factor=base_delay),
+        "retry_delay_seconds": exponential_backoff(
+            backoff_factor=settings.salesforce.retry_base_delay_seconds
+        ),
         "retry_jitter_factor": 0.5,
         "retry_condition_fn": is_transient,
         "cache_policy": NO_CACHE,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from simple_salesforce import Salesforce
+from simple_salesforce.util import exception_handler
 
 from ..models import UserInfo
 from .translate import translated
@@ -81,6 +82,8 @@ class SalesforceGateway:
             with translated("reading the org's clock"):
                 resp = self._sf.session.get(self._sf.base_url, headers=self._sf.headers)
                 self._count()
+                if resp.status_code >= 300:
+                    exception_handler(resp, "resources")
                 header = resp.headers.get("Date")
                 self._org_now = (
                     parsedate_to_datetime(header).astimezone(UTC) if header else datetime.now(UTC)
@@ -191,8 +194,6 @@ class SalesforceGateway:
             resp = self._sf.session.get(url, headers=self._sf.headers, stream=True)
             self._count()
             if resp.status_code >= 300:
-                from simple_salesforce.util import exception_handler
-
                 exception_handler(resp, "EventLogFile")
             dest.parent.mkdir(parents=True, exist_ok=True)
             with dest.open("wb") as fh:
