@@ -16,26 +16,32 @@ _STYLE = {
 }
 
 
-def findings_table(findings: list[dict[str, Any]], title: str = "Discovery findings") -> Table:
+def findings_table(
+    findings: list[dict[str, Any]], title: str = "Discovery findings", *, reasons: bool = False
+) -> Table:
     table = Table(title=title, show_lines=False)
-    for col, just in (
+    columns = [
         ("Finding", "left"),
         ("Verdict", "left"),
         ("Score", "right"),
         ("User", "left"),
         ("App or client", "left"),
         ("Calls", "right"),
-        ("Why", "left"),
-    ):
+    ]
+    if reasons:
+        columns.append(("Why", "left"))
+    for col, just in columns:
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for f in findings:
-        table.add_row(
+        row = [
             f["finding_id"],
             f"[{_STYLE[f['verdict']]}]{VERDICT_LABELS[f['verdict']]}[/]",
             f"{f['score']:.2f}",
             f["username"],
             f["app_name"],
             f"{f['total_calls']:,}",
-            *(["; ".join(f.get("reasons", [])[:2])] if reasons else []),
-        )
+        ]
+        if reasons:
+            row.append("; ".join(f.get("reasons", [])[:2]))
+        table.add_row(*row)
     return table
