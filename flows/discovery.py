@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from handover.usage.store import UsageStore
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
@@ -17,6 +16,7 @@ from handover.detect import classify_all
 from handover.models import Finding
 from handover.salesforce.connection import resolve
 from handover.settings import Settings
+from handover.usage.store import UsageStore
 from tasks.connect import connect_org
 from tasks.ingest import (
     ingest_event_log_file,
