@@ -90,6 +90,23 @@ def emulator_serve(
             info.unlink()
 
 
+def _preflight(org: str | None, emulator: Path | None) -> None:
+    """Check configuration, login and permissions before a flow run starts, so a person
+    gets one message saying what to fix (not a flow failure with a traceback)."""
+    from handover.salesforce import SalesforceGateway
+    from handover.salesforce.connection import login, resolve
+    from handover.settings import Settings
+
+    settings = Settings()
+    config = resolve(settings.salesforce.orgs_file, org, emulator, settings.salesforce.default_org)
+    sf = login(
+        config,
+        api_version=settings.salesforce.api_version,
+        timeout=settings.salesforce.timeout_seconds,
+    )
+    SalesforceGateway(sf, org_name=config.name).preflight()
+
+
 @app.command("discover")
 def discover_cmd(
     org: str | None = typer.Option(None, "--org", help="Org name from the orgs file."),
@@ -115,6 +132,7 @@ def discover_cmd(
     from flows.discovery import discover
 
     try:
+        _preflight(org, emulator)
         findings = discover(
             org=org, emulator_info=str(emulator) if emulator else None, window_days=window_days
         )
@@ -127,6 +145,65 @@ def discover_cmd(
     from handover.tables import findings_table
 
     Console().print(findings_table(findings, reasons=True))
+
+
+REFUSED_EXIT = 3  # documented in `handover plan --help`
+
+
+@app.command("plan")
+def plan_cmd(
+    finding: str = typer.Option(
+        ..., "--finding", help="Finding id from `handover discover` (f-...)."
+    ),
+    org: str | None = typer.Option(None, "--org", help="Org name from the orgs file."),
+    emulator: Path | None = typer.Option(
+        None, "--emulator", help="Connect with an emulator's --info file instead."
+    ),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print the plan as JSON: user, permission_set (object_permissions, "
+        "field_permissions), blockers, evidence_window, hash, status, ...",
+    ),
+) -> None:
+    """Build the least-privilege plan for one finding and print it (nothing is written to
+    the org).
+
+    Exit codes: 0 a plan (its status says "ready" or "blocked"); 2 a configuration or
+    connection error, or an unknown finding; 3 no plan: the evidence is insufficient or a
+    plan would break an invariant (the reasons are printed).
+    """
+    import json
+
+    from handover.errors import HandoverError
+
+    if as_json:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from flows.plan import plan
+
+    try:
+        result = plan(
+            finding_id=finding, org=org, emulator_info=str(emulator) if emulator else None
+        )
+    except HandoverError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
+    refused = result.get("status") in ("insufficient_evidence", "refused")
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, sort_keys=True))
+    else:
+        from rich.markdown import Markdown
+
+        from handover.models import AccessPlan, PlanRefusal
+        from handover.render import render_plan_markdown
+
+        model = PlanRefusal if refused else AccessPlan
+        Console().print(Markdown(render_plan_markdown(model.model_validate(result))))
+    if refused:
+        console.print(f"[red]no plan:[/red] {result['headline']}")
+        for reason in result.get("reasons", []):
+            console.print(f"  - {reason}")
+        raise typer.Exit(REFUSED_EXIT)
 
 
 @app.command("demo")

@@ -3,7 +3,7 @@ batches Salesforce allows, and with errors translated in one place."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
@@ -11,14 +11,29 @@ from pathlib import Path
 from typing import Any
 
 from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceResourceNotFound
 from simple_salesforce.util import exception_handler
 
-from ..models import UserInfo
+from .. import ids
+from ..errors import SalesforceGatewayError
+from ..models import HumanAccess, UserInfo
+from .access import (
+    OBJECT_PERMISSION_FIELDS,
+    Describes,
+    data_objects,
+    fold_describe,
+    fold_human_access,
+)
 from .translate import translated
 
 USER_FIELDS = "Id, Username, Name, Email, IsActive, LastLoginDate, Title, Department, Profile.Name, Profile.UserLicense.Name"
 LOGIN_FIELDS = "Id, UserId, LoginTime, LoginType, LoginSubType, Status, Application, ApiType, SourceIp, Browser, Platform"
 OAUTH_TOKEN_CAP = 2500  # OauthToken: queryMore stops at 2,500 rows in total
+# Ids per "IN (...)" list and Permissions* fields per PermissionSet query: queries go out as
+# GET URLs, and Salesforce refuses URIs over 16,384 characters (200 ids: ~4,400; a real org
+# has ~400 Permissions fields, ~30 characters each).
+IN_BATCH = 200
+PERMISSION_FIELDS_BATCH = 150
 
 
 @dataclass(frozen=True)
@@ -52,6 +67,8 @@ class SalesforceGateway:
         self.api_calls = 0  # every HTTP request made to the org, for the run's API budget
         self._org_now: datetime | None = None
         self._org_id: str | None = None
+        self._describe_global: dict[str, Any] | None = None
+        self._permission_fields: list[str] | None = None
 
     # ------------------------------------------------------------------ plumbing
 
@@ -99,6 +116,22 @@ class SalesforceGateway:
         return self._org_id
 
     # ------------------------------------------------------------------ discovery reads
+
+    PREFLIGHT = (
+        ("User", "SELECT Id FROM User LIMIT 1"),
+        ("ConnectedApplication", "SELECT Id FROM ConnectedApplication LIMIT 1"),
+        ("SetupEntityAccess", "SELECT Id FROM SetupEntityAccess LIMIT 1"),
+        ("PermissionSetAssignment", "SELECT Id FROM PermissionSetAssignment LIMIT 1"),
+        ("OauthToken", "SELECT AppName FROM OauthToken LIMIT 1"),
+        ("LoginHistory", "SELECT Id FROM LoginHistory LIMIT 1"),
+        ("EventLogFile", "SELECT Id FROM EventLogFile LIMIT 1"),
+    )
+
+    def preflight(self) -> None:
+        """One cheap query per object discovery reads, so a missing permission is reported
+        before any work starts, naming what to grant (PermissionDenied)."""
+        for obj, soql in self.PREFLIGHT:
+            self.query_all(soql, what=f"checking access to {obj}")
 
     def users(self) -> list[UserInfo]:
         out = []
@@ -201,6 +234,161 @@ class SalesforceGateway:
                     fh.write(chunk)
         return dest
 
+    # ------------------------------------------------------------------ planning reads
+    # Read-only: planning never writes to the org.
+
+    def describe_global(self) -> dict[str, Any]:
+        """describeGlobal, read once per gateway."""
+        if self._describe_global is None:
+            with translated("describing the org's objects (describeGlobal)"):
+                self._describe_global = dict(self._sf.describe() or {})
+                self._count()
+        return self._describe_global
+
+    def describe(self, name: str) -> dict[str, Any] | None:
+        """describeSObject of ``name``; None when the org has no such object."""
+        with translated(f"describing {name}"):
+            self._count()
+            try:
+                return dict(getattr(self._sf, name).describe())
+            except SalesforceResourceNotFound:
+                return None
+
+    def _permission_set_fields(self) -> list[str]:
+        """PermissionSet's Permissions<Name> booleans, from one describe (real orgs have
+        hundreds, and which ones varies by org, edition and release)."""
+        if self._permission_fields is None:
+            d = self.describe("PermissionSet") or {}
+            self._permission_fields = sorted(
+                f["name"]
+                for f in d.get("fields") or []
+                if f["name"].startswith("Permissions") and f.get("type") == "boolean"
+            )
+        return self._permission_fields
+
+    def _rows_in(self, soql: str, ids_: Iterable[str], *, what: str) -> list[dict]:
+        """``soql`` with ``{ids}`` filled by batches of quoted ids, rows of every batch."""
+        wanted = sorted(set(ids_))
+        rows: list[dict] = []
+        for i in range(0, len(wanted), IN_BATCH):
+            batch = ", ".join(f"'{x}'" for x in wanted[i : i + IN_BATCH])
+            rows += self.query_all(soql.format(ids=batch), what=what)
+        return rows
+
+    def data_objects(self) -> list[str]:
+        """Objects permission sets can carry object permissions for (see access.py)."""
+        d = self.describe("ObjectPermissions") or {}
+        sobject_type: dict[str, Any] = next(
+            (f for f in d.get("fields") or [] if f["name"] == "SobjectType"), {}
+        )
+        listed = [p["value"] for p in sobject_type.get("picklistValues") or [] if p.get("active")]
+        return data_objects(self.describe_global(), listed)
+
+    def grantable_objects(self, exclude: Iterable[str] = ()) -> frozenset[str]:
+        """What the Integration licence + PSL can carry, as far as can be told without
+        writing to the org: the permissionable data objects minus ``exclude``
+        (``PlanSettings.non_grantable_objects``). No API lists it (reference §3.1)."""
+        skip = {e.lower() for e in exclude}
+        return frozenset(o for o in self.data_objects() if o.lower() not in skip)
+
+    def human_access(self, user_id: str) -> HumanAccess:
+        """The user's effective access now: every assigned permission set (the profile's
+        own included), its system permissions, object and field permissions."""
+        uid = _checked_id(user_id, "user")
+        users = self.query_all(
+            "SELECT Id, Username, Name, Profile.Name, Profile.UserLicense.Name FROM User "
+            f"WHERE Id = '{uid}'",
+            what="reading the human's user record",
+        )
+        if not users:
+            raise SalesforceGatewayError(
+                f"reading the human's access: no user {uid} in the org; run discovery again "
+                "(the finding may be from another org)."
+            )
+        assignments = self.query_all(
+            "SELECT PermissionSetId, PermissionSetGroupId, PermissionSet.Name, "
+            "PermissionSet.Label, PermissionSet.IsOwnedByProfile FROM PermissionSetAssignment "
+            f"WHERE AssigneeId = '{uid}'",
+            what="reading the human's permission set assignments",
+        )
+        ps_ids = [a["PermissionSetId"] for a in assignments if a.get("PermissionSetId")]
+        permission_sets = self._permission_sets(ps_ids)
+        everything = any(ps.get("PermissionsModifyAllData") is True for ps in permission_sets)
+        object_rows: list[dict] = []
+        field_rows: list[dict] = []
+        if not everything:  # Modify All Data grants every object and field: rows add nothing
+            object_rows = self._rows_in(
+                f"SELECT ParentId, SobjectType, {', '.join(OBJECT_PERMISSION_FIELDS)} "
+                "FROM ObjectPermissions WHERE ParentId IN ({ids})",
+                ps_ids,
+                what="reading the human's object permissions",
+            )
+            field_rows = self._rows_in(
+                "SELECT ParentId, Field, PermissionsRead, PermissionsEdit FROM FieldPermissions "
+                "WHERE ParentId IN ({ids})",
+                ps_ids,
+                what="reading the human's field permissions",
+            )
+        view_all = everything or any(
+            ps.get("PermissionsViewAllData") is True for ps in permission_sets
+        )
+        reach = len(self.data_objects()) if view_all else 0
+        return fold_human_access(
+            users[0], assignments, permission_sets, object_rows, field_rows, reach
+        )
+
+    def _permission_sets(self, ps_ids: list[str]) -> list[dict]:
+        """The sets' Permissions<Name> fields, by batches of fields (merged per set)."""
+        fields = self._permission_set_fields()
+        merged: dict[str, dict] = {i: {"Id": i} for i in ps_ids}
+        for i in range(0, max(len(fields), 1), PERMISSION_FIELDS_BATCH):
+            cols = ", ".join(["Id", "Name", *fields[i : i + PERMISSION_FIELDS_BATCH]])
+            rows = self._rows_in(
+                f"SELECT {cols} FROM PermissionSet WHERE Id IN ({{ids}})",
+                ps_ids,
+                what="reading the human's system permissions",
+            )
+            for row in rows:
+                merged.setdefault(row["Id"], {}).update(
+                    {k: v for k, v in row.items() if k != "attributes"}
+                )
+        return list(merged.values())
+
+    def describe_objects(self, names: Iterable[str]) -> Describes:
+        """Permissionable and read-only fields and master-detail masters of ``names``;
+        an object the org does not have is left out (the plan says it was not described)."""
+        permissionable: dict[str, list[str]] = {}
+        readonly: dict[str, list[str]] = {}
+        masters: dict[str, list[str]] = {}
+        for name in sorted(set(names)):
+            d = self.describe(name)
+            if d is None:
+                continue
+            canonical = str(d.get("name") or name)
+            fields, fixed, ups = fold_describe(d)
+            permissionable[canonical] = fields
+            readonly[canonical] = fixed
+            if ups:
+                masters[canonical] = ups
+        return Describes(permissionable, readonly, masters)
+
+    def connected_app(self, app_id: str) -> dict | None:
+        """The connected app's Id, Name and admin-approval policy (None: no such app)."""
+        aid = _checked_id(app_id, "connected app")
+        rows = self.query_all(
+            "SELECT Id, Name, OptionsAllowAdminApprovedUsersOnly FROM ConnectedApplication "
+            f"WHERE Id = '{aid}'",
+            what="reading the connected app",
+        )
+        return rows[0] if rows else None
+
     def raw(self) -> Any:
         """The underlying client, for the rare call the gateway lacks (avoid)."""
         return self._sf
+
+
+def _checked_id(value: str, what: str) -> str:
+    """An id fit to put in SOQL (ids only: nothing else ever reaches a WHERE clause)."""
+    if not ids.is_valid_id(value):
+        raise SalesforceGatewayError(f"{value!r} is not a Salesforce {what} id.")
+    return ids.to18(value)
