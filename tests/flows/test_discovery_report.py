@@ -1,0 +1,104 @@
+"""What people see of a discovery run: the Prefect artifacts and the Slack digest."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from emulators.salesforce.backfill import backfill
+from emulators.salesforce.scenario import load_scenario
+from emulators.salesforce.server import prepare, start_in_thread
+from emulators.slack.server import start_in_thread as start_slack
+
+SMALL = Path(__file__).resolve().parents[1] / "emulators" / "scenarios" / "serve.yaml"
+
+
+DAYS = 14
+
+
+def _start(tmp_path_factory, name: str, *, event_monitoring: bool, days: int):
+    scenario = load_scenario(SMALL)
+    # With Event Monitoring the org keeps 30 days of logs; without, only yesterday's.
+    scenario = scenario.model_copy(
+        update={"org": scenario.org.model_copy(update={"event_monitoring": event_monitoring})}
+    )
+    state = tmp_path_factory.mktemp(name)
+    running = prepare(scenario, state_dir=state)
+    backfill(running.org, scenario, days, workers=1)
+    start_in_thread(running)
+    info = state / "info.json"
+    running.write_info(info)
+    return running, info
+
+
+@pytest.fixture(scope="module")
+def org_and_slack(tmp_path_factory):
+    running, info = _start(tmp_path_factory, "report", event_monitoring=True, days=DAYS)
+    slack = start_slack()
+    yield info, slack
+    running.stop()
+    slack.stop()
+
+
+async def _artifacts(key: str) -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    async with get_client() as client:
+        return await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
+        )
+
+
+def test_report_artifacts_and_digest_of_new_findings_only(
+    org_and_slack, prefect_harness, monkeypatch, tmp_path
+):
+    info, slack = org_and_slack
+    monkeypatch.setenv("HANDOVER_STORE__URL", f"sqlite:///{tmp_path / 'store.db'}")
+    monkeypatch.setenv("HANDOVER_SLACK__TOKEN", slack.bot_token)
+    monkeypatch.setenv("HANDOVER_SLACK__CHANNEL", "#handover")
+    monkeypatch.setenv("HANDOVER_SLACK__BASE_URL", slack.base_url)
+    from flows.discovery import discover
+
+    findings = discover(emulator_info=str(info), window_days=DAYS)
+    flagged = [f for f in findings if f["verdict"] == "integration_under_human"]
+    assert flagged, findings
+
+    reports = asyncio.run(_artifacts("discovery-report"))
+    tables = asyncio.run(_artifacts("discovery-findings"))
+    assert reports and tables
+    markdown = reports[0].data
+    assert "## Coverage" in markdown and "Salesforce API calls spent by this run" in markdown
+    assert flagged[0]["username"] in markdown and "| Evidence | Value | What it means |" in markdown
+    assert f"Days observed | {DAYS} of {DAYS}" in markdown
+
+    posted = slack.workspace.posted("#handover")
+    assert len(posted) == 1 and flagged[0]["username"] in str(posted[0].blocks)
+
+    # The next run finds nothing new: no second digest.
+    discover(emulator_info=str(info), window_days=DAYS)
+    assert len(slack.workspace.posted("#handover")) == 1
+
+
+def test_days_whose_free_logs_expired_are_reported_as_gaps(
+    tmp_path_factory, prefect_harness, monkeypatch, tmp_path
+):
+    """A plain Enterprise org keeps its free logs one day: on a first run, the earlier days
+    of the window are gaps, shown in the report with what to do, never silently ignored."""
+    running, info = _start(tmp_path_factory, "gaps", event_monitoring=False, days=5)
+    try:
+        monkeypatch.setenv("HANDOVER_STORE__URL", f"sqlite:///{tmp_path / 'store.db'}")
+        from flows.discovery import discover
+
+        discover(emulator_info=str(info), window_days=5)
+        markdown = asyncio.run(_artifacts("discovery-report"))[0].data
+        assert "Days observed | 1 of 5" in markdown
+        assert markdown.count("| ApiTotalUsage |") == 4
+        assert "Coverage gaps | **4 days**" in markdown
+        assert "run discovery daily" in markdown
+    finally:
+        running.stop()
