@@ -35,6 +35,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/query.py
 	$(PY) benchmarks/backfill.py
+	$(PY) benchmarks/ingest.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
