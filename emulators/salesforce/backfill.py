@@ -21,10 +21,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from multiprocessing import get_context
-from typing import Any, Protocol
+from typing import Protocol
 
 from .clock import SimClock
 from .eventlog.events import LoginEvent
+from .eventlog.logins import login_history_row
 from .eventlog.store import EventStore
 from .eventlog.synth import DayResult, DayTask, UiUserCtx, WorkloadCtx, render_day
 from .ids import IdFactory
@@ -68,28 +69,6 @@ def group_usernames(group: UserGroupSpec, scenario: Scenario) -> list[str]:
     """The users of a group: ``{prefix}{n:03d}@<domain of the admin username>``, n = 1..count."""
     domain = scenario.org.admin_username.split("@", 1)[1]
     return [f"{group.prefix}{n:03d}@{domain}" for n in range(1, group.count + 1)]
-
-
-def login_history_row(event: LoginEvent) -> dict[str, Any]:
-    """The LoginHistory fields of a login (the backend assigns Id)."""
-    return {
-        "UserId": event.user_id,
-        "LoginTime": event.timestamp,
-        "LoginType": event.login_type,
-        "LoginSubType": event.login_sub_type,
-        "Status": event.status,
-        "Application": event.application,
-        "ApiType": event.api_type,
-        "ApiVersion": event.api_version,
-        "Browser": event.browser,
-        "Platform": event.platform,
-        "SourceIp": event.source_ip,
-        "LoginUrl": event.login_url,
-        "ClientVersion": event.client_version,
-        "TlsProtocol": event.tls_protocol,
-        "CipherSuite": event.cipher_suite,
-        "CountryIso": "US",
-    }
 
 
 def _key_prefixes(scenario: Scenario) -> dict[str, str]:

@@ -10,52 +10,15 @@ from __future__ import annotations
 import itertools
 import threading
 
+# The conversion rules are the core's (handover/ids.py); the emulator only adds generation.
+from handover.ids import checksum_suffix, is_valid_id, to15, to18
+
+__all__ = ["IdFactory", "checksum_suffix", "is_valid_id", "normalize", "to15", "to18"]
+
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 # The pod part of generated ids: real ids carry an instance identifier after the prefix.
 _POD = "5g"
-
-
-def checksum_suffix(id15: str) -> str:
-    """The three characters that make a 15-character id case-safe."""
-    out = []
-    for chunk in range(3):
-        bits = 0
-        for i, ch in enumerate(id15[chunk * 5 : chunk * 5 + 5]):
-            if "A" <= ch <= "Z":
-                bits |= 1 << i
-        out.append(_SUFFIX[bits])
-    return "".join(out)
-
-
-def to18(record_id: str) -> str:
-    """15 -> 18 characters; an 18-character id is returned unchanged (its suffix re-derived)."""
-    if len(record_id) == 18:
-        return record_id[:15] + checksum_suffix(record_id[:15])
-    if len(record_id) != 15:
-        raise ValueError(
-            f"a Salesforce id has 15 or 18 characters, not {len(record_id)}: {record_id!r}"
-        )
-    return record_id + checksum_suffix(record_id)
-
-
-def to15(record_id: str) -> str:
-    """18 -> 15 characters (the case-sensitive form used by event log files)."""
-    if len(record_id) not in (15, 18):
-        raise ValueError(
-            f"a Salesforce id has 15 or 18 characters, not {len(record_id)}: {record_id!r}"
-        )
-    return record_id[:15]
-
-
-def is_valid_id(value: str) -> bool:
-    """True when ``value`` looks like a Salesforce id (15 chars, or 18 with a correct suffix)."""
-    if not isinstance(value, str) or len(value) not in (15, 18):
-        return False
-    if any(c not in _BASE62 for c in value[:15]):
-        return False
-    return len(value) == 15 or value[15:] == checksum_suffix(value[:15])
 
 
 def normalize(value: str) -> str:

@@ -17,6 +17,7 @@ from . import rules
 from .access import EffectiveAccess, compute
 from .clock import SimClock
 from .eventlog.events import ApiCall, LoginEvent
+from .eventlog.logins import login_history_row
 from .eventlog.store import EventStore
 from .exceptions import SalesforceError, insufficient_access, invalid_session, not_found
 from .ids import IdFactory, is_valid_id, to18
@@ -308,28 +309,7 @@ class Org:
         """A login: LoginHistory row (unless the flow leaves none), Login event, LastLoginDate."""
         with self.lock:
             if login_history:
-                self.add_login_history(
-                    [
-                        {
-                            "UserId": event.user_id,
-                            "LoginTime": event.timestamp,
-                            "LoginType": event.login_type,
-                            "LoginSubType": event.login_sub_type,
-                            "Status": event.status,
-                            "Application": event.application,
-                            "ApiType": event.api_type,
-                            "ApiVersion": event.api_version,
-                            "Browser": event.browser,
-                            "Platform": event.platform,
-                            "SourceIp": event.source_ip,
-                            "LoginUrl": event.login_url,
-                            "ClientVersion": event.client_version,
-                            "TlsProtocol": event.tls_protocol,
-                            "CipherSuite": event.cipher_suite,
-                            "CountryIso": "US",
-                        }
-                    ]
-                )
+                self.add_login_history([login_history_row(event)])
             if event.status == "Success":
                 self.set_last_login(event.user_id, event.timestamp)
         self.events.record_login(event)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .events import LoginEvent, new_key, new_request_id
 
@@ -112,3 +112,25 @@ def ui_logins(u: UiUserCtx, task: DayTask) -> list[LoginEvent]:
             )
         )
     return out
+
+
+def login_history_row(event: LoginEvent) -> dict[str, Any]:
+    """The LoginHistory fields of a login (the backend assigns Id)."""
+    return {
+        "UserId": event.user_id,
+        "LoginTime": event.timestamp,
+        "LoginType": event.login_type,
+        "LoginSubType": event.login_sub_type,
+        "Status": event.status,
+        "Application": event.application,
+        "ApiType": event.api_type,
+        "ApiVersion": event.api_version,
+        "Browser": event.browser,
+        "Platform": event.platform,
+        "SourceIp": event.source_ip,
+        "LoginUrl": event.login_url,
+        "ClientVersion": event.client_version,
+        "TlsProtocol": event.tls_protocol,
+        "CipherSuite": event.cipher_suite,
+        "CountryIso": "US",
+    }
