@@ -116,7 +116,7 @@ def field_describe(fdef: FieldDef, *, createable: bool, updateable: bool) -> dic
         "groupable": fdef.groupable,
         "highScaleNumber": False,
         "htmlFormatted": False,
-        "idLookup": fdef.name == "Id" or fdef.external_id or fdef.name == "Username",
+        "idLookup": fdef.id_lookup,
         "inlineHelpText": None,
         "label": fdef.label,
         "length": length,

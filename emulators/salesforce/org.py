@@ -680,11 +680,7 @@ class Org:
         with self.lock:
             obj = self.visible_object(ctx, object_name)
             fdef = obj.get_field(ext_field)
-            if (
-                fdef is None
-                or not (fdef.external_id or fdef.name == "Id")
-                or not self.field_visible(ctx.access, obj, fdef)
-            ):
+            if fdef is None or not fdef.id_lookup or not self.field_visible(ctx.access, obj, fdef):
                 raise SalesforceError(
                     404,
                     "NOT_FOUND",

@@ -70,6 +70,11 @@ class FieldDef:
         return not self.nillable and self.createable and not self.defaulted_on_create
 
     @property
+    def id_lookup(self) -> bool:
+        """Usable to find a record (upsert key): Id, external ids, and the idLookup fields."""
+        return self.name in ("Id", "Username", "Email") or self.external_id
+
+    @property
     def soap_type(self) -> str:
         return {
             "id": "tns:ID",

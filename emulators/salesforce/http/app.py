@@ -72,6 +72,13 @@ def build_app(emu: Emulator) -> Starlette:
                     return rest.record_sub(emu, request, version, name, parts[2], parts[3], raw)
             if head == "composite" and len(parts) == 2 and parts[1] == "sobjects":
                 return rest.collections(emu, request, version, raw)
+            if (
+                head == "composite"
+                and len(parts) == 4
+                and parts[1] == "sobjects"
+                and method == "PATCH"
+            ):
+                return rest.collections_upsert(emu, request, version, parts[2], parts[3], raw)
             extra = getattr(emu, "extra_data_routes", None)
             if extra is not None:
                 resp = extra(emu, request, version, parts, raw)

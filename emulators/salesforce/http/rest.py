@@ -565,3 +565,61 @@ def record_count(emu: Emulator, request: Request, version: str) -> Response:
         return Outcome(200, {"sObjects": out}, operation="limits")
 
     return run_rest(emu, request, version, handle, operation="limits")
+
+
+def collections_upsert(
+    emu: Emulator, request: Request, version: str, name: str, ext_field: str, raw: bytes
+) -> Response:
+    """PATCH composite/sobjects/{SObject}/{ExternalIdField}: upsert up to 200 records."""
+    org = emu.org
+    entity = _canonical(emu, name)
+
+    def handle(ctx: CallContext) -> Outcome:
+        body = parse_json_body(raw)
+        if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+            raise SalesforceError(
+                400, "JSON_PARSER_ERROR", "Expected a JSON object with a records array"
+            )
+        records = body["records"]
+        if len(records) > 200:
+            raise SalesforceError(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                "record limit reached. cannot submit more than 200 records into this call",
+            )
+        all_or_none = bool(body.get("allOrNone", False))
+        results: list[dict[str, Any]] = []
+        failed = False
+        try:
+            with org.transaction():
+                for rec in records:
+                    data = {k: v for k, v in rec.items() if k != "attributes"}
+                    key = next((k for k in data if k.lower() == ext_field.lower()), None)
+                    try:
+                        if key is None or data[key] in (None, ""):
+                            raise SalesforceError(
+                                400, "MISSING_ARGUMENT", f"{ext_field} not specified", [ext_field]
+                            )
+                        value = str(data.pop(key))
+                        with org.transaction():
+                            rid, created = org.upsert(ctx, name, ext_field, value, data)
+                        results.append(
+                            {"id": rid, "success": True, "errors": [], "created": created}
+                        )
+                    except SalesforceError as e:
+                        failed = True
+                        results.append({"success": False, "errors": [e.collection_error()]})
+                if failed and all_or_none:
+                    raise _RollBack()
+        except _RollBack:
+            rolled = {
+                "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+                "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
+                "fields": [],
+            }
+            results = [
+                r if not r["success"] else {"success": False, "errors": [rolled]} for r in results
+            ]
+        return Outcome(200, results, entity=entity, operation="upsert", rows=len(results))
+
+    return run_rest(emu, request, version, handle, entity=entity, operation="upsert")

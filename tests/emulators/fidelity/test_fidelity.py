@@ -768,12 +768,6 @@ def test_collections_update_and_delete(api: Api) -> None:
     assert emu == [{"id": rid, "success": True, "errors": []}]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PATCH composite/sobjects/{SObject}/{ExternalIdField} (sObject Collections upsert, "
-    "used by CumulusCI) is not routed: the emulator answers 404 NOT_FOUND; real answers 200 with "
-    "[{id, success, errors, created}]",
-)
 def test_collections_upsert(api: Api) -> None:
     (first, *_) = recorded.interactions(
         "TestUpsert.test_upsert__rest.yaml", "PATCH", "/composite/sobjects/Contact/Email"
