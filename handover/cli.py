@@ -166,12 +166,12 @@ def plan_cmd(
         "field_permissions), blockers, evidence_window, hash, status, ...",
     ),
 ) -> None:
-    """Build the least-privilege plan for one finding and print it (nothing is written to
-    the org).
+    """Build the least-privilege plan for one finding and print it. Nothing is written to the org.
 
-    Exit codes: 0 a plan (its status says "ready" or "blocked"); 2 a configuration or
-    connection error, or an unknown finding; 3 no plan: the evidence is insufficient or a
-    plan would break an invariant (the reasons are printed).
+    Exit codes:
+    0: a plan (its status says "ready" or "blocked");
+    2: a configuration or connection error, or a finding the latest discovery did not report;
+    3: no plan: the evidence is insufficient or a plan would break an invariant (reasons printed).
     """
     import json
 
@@ -182,6 +182,7 @@ def plan_cmd(
     from flows.plan import plan
 
     try:
+        _preflight(org, emulator)  # config, login and permissions: one clear message
         result = plan(
             finding_id=finding, org=org, emulator_info=str(emulator) if emulator else None
         )
@@ -200,9 +201,11 @@ def plan_cmd(
         model = PlanRefusal if refused else AccessPlan
         Console().print(Markdown(render_plan_markdown(model.model_validate(result))))
     if refused:
-        console.print(f"[red]no plan:[/red] {result['headline']}")
+        # Org data (names, queries) is printed as is: no Rich markup, no wrapping mid-reason.
+        console.print("[red]no plan:[/red] ", end="")
+        console.print(result["headline"], markup=False, highlight=False, soft_wrap=True)
         for reason in result.get("reasons", []):
-            console.print(f"  - {reason}")
+            console.print(f"  - {reason}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(REFUSED_EXIT)
 
 

@@ -224,6 +224,10 @@ class HumanAccess(_Frozen):
     objects: dict[str, ObjectAccess] = Field(default_factory=dict)  # "Account" -> access
     fields: dict[str, FieldAccess] = Field(default_factory=dict)  # "Account.Industry" -> access
     reachable_objects: int = 0  # objects the human can read, for the headline
+    # What could not be read of the human's access (a permission set group whose
+    # permissions were not expanded, ...): shown in the plan, so a refusal for "new access"
+    # can be traced to it rather than silently blamed on the evidence.
+    notes: list[str] = Field(default_factory=list)
 
     @property
     def modify_all_data(self) -> bool:
@@ -288,6 +292,12 @@ class PlanInputs(_Frozen):
     gap_days: list[date] = Field(default_factory=list)  # days known lost (reported gaps)
     unrecorded_days: list[date] = Field(default_factory=list)  # no ingestion record at all
     calls_by_day: dict[date, int] = Field(default_factory=dict)
+    # Successful calls no object permission is derived from ("search", "Account.undelete",
+    # "apex" -> calls): the plan names them, so nobody assumes they are covered.
+    other_operations: dict[str, int] = Field(default_factory=dict)
+    # What the caller knows about how these inputs were judged (how grantability was told,
+    # ...): shown in the plan's notes.
+    notes: list[str] = Field(default_factory=list)
     org_domain: str | None = None  # for the username template; default: the human's
     connected_app_id: str | None = None  # default: the finding's
     connected_app_name: str | None = None

@@ -119,7 +119,8 @@ def build_plan(inputs: PlanInputs, settings: PlanSettings) -> AccessPlan | PlanR
             org_id=finding.org_id,
             app_name=finding.app_name,
             username=finding.username,
-            reasons=insufficient + refusals + problems,
+            # What could not be read of the human's access explains a "no new access" refusal.
+            reasons=insufficient + refusals + problems + (inputs.human.notes if problems else []),
             evidence_window=window,
             headline=refusal_headline(finding.app_name, finding.username, bool(insufficient)),
         )
@@ -258,6 +259,13 @@ def _notes(
             "The org's logs carry no field lists (no Event Monitoring API or ApiEvent files "
             "were ingested): field-level evidence is missing, so field permissions are "
             "object-level."
+        )
+    notes += inputs.notes + inputs.human.notes
+    if inputs.other_operations:
+        calls = ", ".join(f"{k} ×{n:,}" for k, n in sorted(inputs.other_operations.items()))
+        notes.append(
+            f"The integration also made calls no object permission is planned from ({calls}): "
+            "check they work as the new user before cutover."
         )
     if gaps:
         notes.append(

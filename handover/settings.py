@@ -212,6 +212,13 @@ class PlanSettings(BaseModel):
         "object",
         description="Field permissions on an object whose calls the logs list no fields for (no event log records what a write sets): 'object' grants every field the human had on that object (reads, and edits when the integration writes it), 'none' grants no field, so only fields without field-level security are usable.",
     )
+    # Salesforce publishes no queryable list of what the Integration licence + PSL can
+    # carry, and probing it would mean writing to the org while planning. So the grantable
+    # objects are describeGlobal's permissionable data objects minus this list.
+    non_grantable_objects: list[str] = Field(
+        default_factory=lambda: ["User", "Campaign", "CampaignMember", "Idea"],
+        description="Objects the Salesforce Integration licence + Salesforce API Integration permission set licence cannot carry; plans list them as blockers. UNVERIFIED default (User is a setup object; Campaign and Idea need user feature licences the Integration user lacks): extend it with what your org refuses (HANDOVER_PLAN__NON_GRANTABLE_OBJECTS takes a JSON list).",
+    )
 
     @field_validator("username_template", "owner_mailbox")
     @classmethod

@@ -3,6 +3,7 @@ batches Salesforce allows, and with errors translated in one place."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -34,6 +35,7 @@ OAUTH_TOKEN_CAP = 2500  # OauthToken: queryMore stops at 2,500 rows in total
 # has ~400 Permissions fields, ~30 characters each).
 IN_BATCH = 200
 PERMISSION_FIELDS_BATCH = 150
+SOBJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class SalesforceGateway:
         self._org_id: str | None = None
         self._describe_global: dict[str, Any] | None = None
         self._permission_fields: list[str] | None = None
+        self._data_objects: list[str] | None = None
 
     # ------------------------------------------------------------------ plumbing
 
@@ -247,6 +250,8 @@ class SalesforceGateway:
 
     def describe(self, name: str) -> dict[str, Any] | None:
         """describeSObject of ``name``; None when the org has no such object."""
+        if not SOBJECT_NAME.match(name):  # names come from logs: never let one shape a URL
+            return None
         with translated(f"describing {name}"):
             self._count()
             try:
@@ -276,13 +281,18 @@ class SalesforceGateway:
         return rows
 
     def data_objects(self) -> list[str]:
-        """Objects permission sets can carry object permissions for (see access.py)."""
-        d = self.describe("ObjectPermissions") or {}
-        sobject_type: dict[str, Any] = next(
-            (f for f in d.get("fields") or [] if f["name"] == "SobjectType"), {}
-        )
-        listed = [p["value"] for p in sobject_type.get("picklistValues") or [] if p.get("active")]
-        return data_objects(self.describe_global(), listed)
+        """Objects permission sets can carry object permissions for (see access.py),
+        read once per gateway."""
+        if self._data_objects is None:
+            d = self.describe("ObjectPermissions") or {}
+            sobject_type: dict[str, Any] = next(
+                (f for f in d.get("fields") or [] if f["name"] == "SobjectType"), {}
+            )
+            listed = [
+                p["value"] for p in sobject_type.get("picklistValues") or [] if p.get("active")
+            ]
+            self._data_objects = data_objects(self.describe_global(), listed)
+        return self._data_objects
 
     def grantable_objects(self, exclude: Iterable[str] = ()) -> frozenset[str]:
         """What the Integration licence + PSL can carry, as far as can be told without

@@ -31,6 +31,9 @@ REQUIRED_PERMISSION = {
     "OauthToken": "Customize Application",
     "SetupEntityAccess": "View Setup and Configuration",
     "PermissionSetAssignment": "View Setup and Configuration",
+    "ObjectPermissions": "View Setup and Configuration",
+    "FieldPermissions": "View Setup and Configuration",
+    "PermissionSet": "View Setup and Configuration",
     "ConnectedApplication": "View Setup and Configuration",
     "User": "View Setup and Configuration",
 }

@@ -69,3 +69,30 @@ def previous_finding_ids(conn: Connection, org: str, before_run_id: str) -> set[
         return set()
     ids = select(f.finding_id).where(f.org_id == org, f.run_id == last)
     return set(conn.execute(ids).scalars())
+
+
+def latest_run_id(conn: Connection, org: str) -> str | None:
+    """The run whose findings were saved last (ties: the greatest run id)."""
+    f = t.findings.c
+    query = (
+        select(f.run_id)
+        .where(f.org_id == org)
+        .group_by(f.run_id)
+        .order_by(func.max(f.saved_at).desc(), f.run_id.desc())
+        .limit(1)
+    )
+    return conn.execute(query).scalar()
+
+
+def find_finding(conn: Connection, org: str, finding_id: str) -> Finding | None:
+    """The finding as the latest run saw it; None when that run does not have it. An
+    older run's finding is stale evidence: the integration may have changed or stopped."""
+    run_id = latest_run_id(conn, org)
+    if run_id is None:
+        return None
+    f = t.findings.c
+    query = select(f.body).where(
+        f.org_id == org, f.run_id == run_id, f.finding_id == finding_id.strip()
+    )
+    body = conn.execute(query).scalar()
+    return None if body is None else Finding.model_validate_json(body)

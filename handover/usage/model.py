@@ -166,10 +166,17 @@ class ApiAgg(Counts):
     status: str
     app_id: str = ""
     app_name: str = ""
+    example: str = ""  # one request as logged ("POST /v59.0/sobjects/Order")
     calls: int = 0
     first: datetime | None = None
     last: datetime | None = None
     hours: list[int] = field(default_factory=_hours)
+
+    def add_example(self, example: str) -> None:
+        """Keep the smallest example in text order: the same rows give the same example
+        whatever order they arrive in (files, chunks), so plans hash the same."""
+        if example and (not self.example or example < self.example):
+            self.example = example
 
 
 @dataclass
@@ -203,6 +210,8 @@ class ParseResult:
     logins: dict[LoginKey, LoginAgg] = field(default_factory=dict)
     ips: dict[IpKey, int] = field(default_factory=dict)  # calls per source IP
     fields: dict[FieldKey, int] = field(default_factory=dict)  # queries reading a field
+    field_examples: dict[FieldKey, str] = field(default_factory=dict)  # one such query
+    field_lists: bool = False  # the file had query text (a QUERY column)
     rows: int = 0
     bad_rows: int = 0
     unparsed_queries: int = 0

@@ -61,6 +61,7 @@ _ID_SEGMENT = r"/[A-Za-z0-9]{5}0[A-Za-z0-9]{9}(?:[A-Za-z0-9]{3})?"
 # /sobjects/<Object>/<Field>/<value>: an upsert by external id, one value per record.
 _EXTERNAL_VALUE = r"(/sobjects/[^/]+/[^/{]+/)[^/]+$"
 _HOUR_COLUMNS = [f"h{h:02d}" for h in range(24)]
+MAX_EXAMPLE = 500  # characters of an example request or query kept per aggregate
 
 
 def parse_event_log(event_type: str, log_date: date, source: Source) -> ParseResult:
@@ -88,7 +89,8 @@ def parse_event_log(event_type: str, log_date: date, source: Source) -> ParseRes
         if login:
             _logins(lf, result)
         else:
-            _api(lf, result, has_query="QUERY" in header)
+            result.field_lists = "QUERY" in header
+            _api(lf, result, has_query=result.field_lists)
     days = {k[0] for k in result.api} | {k[0] for k in result.logins}
     result.days = sorted(days) if days else [log_date]
     return result
@@ -202,6 +204,16 @@ def _api_row(row: tuple[Any, ...], result: ParseResult) -> None:
         agg = result.api[key] = ApiAgg(*key, app_id=app18, app_name=name)
     agg.merge(n, t0, t1, hours)
     agg.app_name = agg.app_name or name
+    agg.add_example(_example(fam, method, shape, obj))
+
+
+def _example(family: str, method: str, shape: str, entity: str) -> str:
+    """A request as people read it: "PATCH /v59.0/sobjects/Order/{id}" (REST, ids blanked),
+    "SOAP update Account" (SOAP and Bulk log a method name, not a path)."""
+    if shape.startswith("/"):
+        return f"{method.upper()} {shape}".strip()[:MAX_EXAMPLE]
+    words = [w for w in (family, shape, entity) if w]
+    return " ".join(words)[:MAX_EXAMPLE]
 
 
 def _count(n: int, hours: list[int], result: ParseResult) -> int:
@@ -251,9 +263,19 @@ def _field_rows(frame: pl.DataFrame, result: ParseResult) -> None:
             continue
         obj, fields = parsed
         app = app_key_of(_app18(app_id), client)
+        example = _clip(query)
         for name in fields:
             key = (day, user18, app, obj, name, "read")
             result.fields[key] = result.fields.get(key, 0) + n
+            # The smallest query in text order: the same in any row order (see ApiAgg).
+            known = result.field_examples.get(key)
+            if known is None or example < known:
+                result.field_examples[key] = example
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_EXAMPLE else text[: MAX_EXAMPLE - 1] + "…"
 
 
 def _rows(frame: pl.DataFrame) -> Iterator[tuple[Any, ...]]:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -80,6 +81,8 @@ ingested_files = Table(
     Column("aggregates", Integer, nullable=False),
     Column("note", Text, nullable=False),
     Column("ingested_at", UtcDateTime(), nullable=False),
+    # The file had query text (a QUERY column): field-level evidence was possible that day.
+    Column("field_lists", Boolean, nullable=False, server_default=false()),
     PrimaryKeyConstraint("org_id", "file_id"),
 )
 
@@ -111,6 +114,9 @@ api_daily = Table(
     Column("status", String(16), nullable=False),
     Column("app_id", String(18), nullable=False),
     Column("app_name", String(255), nullable=False),
+    # One request of the aggregate as logged, e.g. "POST /v59.0/sobjects/Order": the
+    # smallest in text order, so the same files give the same example in any order.
+    Column("example", Text, nullable=False, server_default=""),
     *_counts(),
     UniqueConstraint(
         "org_id",
@@ -152,6 +158,8 @@ field_usage = Table(
     Column("field", String(255), nullable=False),
     Column("access", String(16), nullable=False),  # "read" (SOQL); writes later
     Column("count", Integer, nullable=False),
+    # A query that read the field, literals blanked (smallest in text order, clipped).
+    Column("example", Text, nullable=False, server_default=""),
     PrimaryKeyConstraint(
         "org_id", "day", "event_type", "user_id", "app_key", "entity", "field", "access"
     ),

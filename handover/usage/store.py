@@ -16,12 +16,13 @@ from typing import Any
 from sqlalchemy import Connection, Table, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from ..models import Finding, UsageProfile, UserInfo
-from . import findings, snapshots
+from ..models import FieldEvidence, Finding, OperationEvidence, UsageProfile, UserInfo
+from . import evidence, findings, snapshots
 from . import schema as t
 from .coverage import read_coverage, upsert_coverage
 from .csvsource import Source
 from .engine import migrate, open_engine, write_transaction
+from .evidence import EvidenceCoverage
 from .loginhistory import aggregate_login_history
 from .model import (
     Coverage,
@@ -127,6 +128,7 @@ class UsageStore:
                 rows=p.rows,
                 bad_rows=p.bad_rows,
                 aggregates=len(p.api) + len(p.logins),
+                field_lists=p.field_lists,
                 note="; ".join(notes),
                 ingested_at=self.clock(),
             )
@@ -149,6 +151,7 @@ class UsageStore:
                 "status": a.status,
                 "app_id": a.app_id,
                 "app_name": a.app_name,
+                "example": a.example,
                 **counts_of(a),
             }
             for a in p.api.values()
@@ -192,6 +195,7 @@ class UsageStore:
                 "field": f,
                 "access": a,
                 "count": n,
+                "example": p.field_examples.get((d, u, k, e, f, a), ""),
             }
             for (d, u, k, e, f, a), n in p.fields.items()
         ]
@@ -301,7 +305,61 @@ class UsageStore:
         with self.engine.connect() as conn:
             return {f"{e}.{name}": int(n) for e, name, n in conn.execute(query)}
 
+    # ------------------------------------------------------------------ evidence for plans
+    # One (user, app) pair over a window; see evidence.py for what counts.
+
+    def operation_evidence(
+        self, org_id: str, user_id: str, app_key: str, start: date, end: date
+    ) -> list[OperationEvidence]:
+        """Successful calls per (object, operation): counts, first/last seen, an example."""
+        with self.engine.connect() as conn:
+            return evidence.operation_evidence(
+                conn, norm_id(org_id), norm_id(user_id), app_key, start, end
+            )
+
+    def other_operations(
+        self, org_id: str, user_id: str, app_key: str, start: date, end: date
+    ) -> dict[str, int]:
+        """Successful calls no object permission can be planned from ("search", ...)."""
+        with self.engine.connect() as conn:
+            return evidence.other_operations(
+                conn, norm_id(org_id), norm_id(user_id), app_key, start, end
+            )
+
+    def field_evidence(
+        self, org_id: str, user_id: str, app_key: str, start: date, end: date
+    ) -> list[FieldEvidence]:
+        """Fields read by the pair's queries (from query texts), per (field, access)."""
+        with self.engine.connect() as conn:
+            return evidence.field_evidence(
+                conn, norm_id(org_id), norm_id(user_id), app_key, start, end
+            )
+
+    def field_evidence_available(self, org_id: str, start: date, end: date) -> bool:
+        """Whether files with query text (a QUERY column) were ingested for the window."""
+        with self.engine.connect() as conn:
+            return evidence.field_evidence_available(conn, norm_id(org_id), start, end)
+
+    def calls_by_day(
+        self, org_id: str, user_id: str, app_key: str, start: date, end: date
+    ) -> dict[date, int]:
+        with self.engine.connect() as conn:
+            return evidence.calls_by_day(
+                conn, norm_id(org_id), norm_id(user_id), app_key, start, end
+            )
+
+    def evidence_coverage(self, org_id: str, start: date, end: date) -> EvidenceCoverage:
+        """Observed, gap and unrecorded days of the window, clipped to the store's history."""
+        with self.engine.connect() as conn:
+            return evidence.evidence_coverage(conn, norm_id(org_id), start, end)
+
     # ------------------------------------------------------------------ runs and findings
+
+    def find_finding(self, org_id: str, finding_id: str) -> Finding | None:
+        """The finding as the latest discovery run saved it (None: that run has no such
+        finding, or there has been no run)."""
+        with self.engine.connect() as conn:
+            return findings.find_finding(conn, norm_id(org_id), finding_id)
 
     def save_run(
         self, org_id: str, run_id: str, started: datetime, finished: datetime | None,

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table, func
+from sqlalchemy import Connection, Table, case, func
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
 
 from . import schema as t
 
@@ -75,7 +76,15 @@ def upsert_counts(
     sets["last_at"] = greatest(table.c.last_at, ex.last_at)
     if "app_name" in table.c:  # keep a known name
         sets["app_name"] = func.coalesce(func.nullif(ex.app_name, ""), table.c.app_name)
+    if "example" in table.c:
+        sets["example"] = smallest_text(table.c.example, ex.example)
     conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=sets), rows)
+
+
+def smallest_text(old: Any, new: Any) -> ColumnElement[Any]:
+    """The smaller of two texts, "" counting as none: examples come out the same whatever
+    order files are ingested in (portable: SQLite's MIN(a, b) is PostgreSQL's LEAST)."""
+    return case((old == "", new), (new == "", old), (new < old, new), else_=old)
 
 
 def upsert_sum(conn: Connection, table: Table, rows: list[dict[str, Any]], column: str) -> None:
@@ -83,7 +92,9 @@ def upsert_sum(conn: Connection, table: Table, rows: list[dict[str, Any]], colum
         return
     stmt = _insert(conn, table)
     key = [c.name for c in table.primary_key.columns]
-    sets = {column: table.c[column] + stmt.excluded[column]}
+    sets: dict[str, Any] = {column: table.c[column] + stmt.excluded[column]}
+    if "example" in table.c:
+        sets["example"] = smallest_text(table.c.example, stmt.excluded.example)
     conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=sets), rows)
 
 

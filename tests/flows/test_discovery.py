@@ -3,45 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
-from emulators.salesforce.backfill import backfill
-from emulators.salesforce.scenario import load_scenario
-from emulators.salesforce.server import prepare, start_in_thread
-
-LOOMIS = Path(__file__).resolve().parents[2] / "emulators" / "scenarios" / "loomis.yaml"
-DAYS = 14
-
-
-def scaled(scenario, factor: float):
-    """Loomis with every workload's volume divided, so a test ingests in seconds."""
-    workloads = [
-        w.model_copy(
-            update={
-                "schedule": w.schedule.model_copy(
-                    update={"calls_per_hour": max(2.0, w.schedule.calls_per_hour / factor)}
-                )
-            }
-        )
-        for w in scenario.workloads
-    ]
-    return scenario.model_copy(update={"workloads": workloads})
-
-
-@pytest.fixture(scope="module")
-def loomis(tmp_path_factory):
-    scenario = scaled(load_scenario(LOOMIS), 25)
-    state = tmp_path_factory.mktemp("loomis")
-    running = prepare(scenario, state_dir=state)
-    backfill(running.org, scenario, DAYS, workers=1)
-    start_in_thread(running)
-    info_path = state / "info.json"
-    running.write_info(info_path)
-    yield scenario, running, info_path
-    running.stop()
+from tests.flows.loomis import DAYS
 
 
 def _store_counts(url: str) -> dict[str, int]:

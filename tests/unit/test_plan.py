@@ -759,6 +759,23 @@ def test_no_connected_app_means_no_app_access_and_a_note() -> None:
     assert any("no connected app" in n for n in plan.notes)
 
 
+def test_calls_no_permission_covers_are_named_in_the_plan() -> None:
+    inputs = make_inputs([op("Account", "query")], other_operations={"search": 12, "apex": 3})
+    plan = plan_of(inputs)
+    assert any("apex ×3, search ×12" in n and "before cutover" in n for n in plan.notes)
+    assert plan.hash != plan_of(make_inputs([op("Account", "query")])).hash
+
+
+def test_an_unexpanded_permission_set_group_explains_a_new_access_refusal() -> None:
+    note = "Permission set group 0PG9 is assigned to olivia but its permissions were not expanded"
+    human = person({"Account": "r"}, permission_set_groups=["0PG9"], notes=[note])
+    result = refusal_of(make_inputs([op("Account", "update")], human=human))
+    assert result.status == "refused"
+    assert any("Edit on Account" in r for r in result.reasons) and note in result.reasons
+    plan = plan_of(make_inputs([op("Account", "query")], human=human))
+    assert note in plan.notes and plan.human.permission_set_groups == ["0PG9"]
+
+
 # ---------------------------------------------------------------------- sufficient evidence
 
 

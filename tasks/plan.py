@@ -1,0 +1,145 @@
+"""Plan tasks: read the finding and its evidence from the usage store, read the human's
+access and the objects' describes from the org, publish the plan. Thin: the store, the
+gateway and handover.plan do the work. Every org read is read-only: planning never writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from handover.errors import EvidenceError
+from handover.models import AccessPlan, Finding, HumanAccess, PlanRefusal
+from handover.planning.inputs import OrgFacts, StoreEvidence, grantability_note
+from handover.render import render_plan_markdown
+from handover.salesforce import SalesforceGateway
+from handover.salesforce.access import PUBLIC_OBJECTS
+from handover.usage.store import UsageStore
+
+OBJECT_FLAGS = ("read", "create", "edit", "delete", "view_all", "modify_all")
+PLAN_ARTIFACT = "access-plan"
+PERMISSIONS_ARTIFACT = "access-plan-permissions"
+
+
+@task(name="load-finding", cache_policy=NO_CACHE, persist_result=False)
+def load_finding(store: UsageStore, org_id: str, finding_id: str, org_name: str) -> Finding:
+    """The finding as the latest discovery run saw it."""
+    finding = store.find_finding(org_id, finding_id)
+    if finding is None:
+        raise EvidenceError(
+            f"no finding {finding_id!r} in the latest discovery run of {org_name} ({org_id}): "
+            f"run discovery first (`handover discover`) and plan one of the ids it lists."
+        )
+    return finding
+
+
+@task(name="read-evidence", cache_policy=NO_CACHE, persist_result=False)
+def read_evidence(store: UsageStore, finding: Finding) -> StoreEvidence:
+    """The pair's operations, fields and days, over the finding's window as far as the
+    store's history reaches."""
+    f = finding
+    cov = store.evidence_coverage(f.org_id, f.window_start, f.window_end)
+    start, end = cov.start, cov.end
+    args = (f.org_id, f.user_id, f.app_key, start, end)
+    evidence = StoreEvidence(
+        start=start,
+        end=end,
+        operations=store.operation_evidence(*args),
+        fields=store.field_evidence(*args),
+        field_evidence_available=store.field_evidence_available(f.org_id, start, end),
+        days_observed=cov.days_observed,
+        gap_days=cov.gap_days,
+        unrecorded_days=cov.unrecorded_days,
+        calls_by_day=store.calls_by_day(*args),
+        other_operations=store.other_operations(*args),
+    )
+    if evidence.other_operations:
+        # The plan names them too; the log makes them visible while the run is watched.
+        get_run_logger().warning(
+            "%s also made calls no permission is planned from: %s",
+            f.app_name,
+            ", ".join(f"{k} ×{n:,}" for k, n in evidence.other_operations.items()),
+        )
+    return evidence
+
+
+@task(name="read-human-access", cache_policy=NO_CACHE, persist_result=False)
+def read_human_access(gateway: SalesforceGateway, user_id: str) -> HumanAccess:
+    return gateway.human_access(user_id)
+
+
+@task(name="read-org-facts", cache_policy=NO_CACHE, persist_result=False)
+def read_org_facts(
+    gateway: SalesforceGateway, finding: Finding, objects: list[str], non_grantable: list[str]
+) -> OrgFacts:
+    """Describes of the evidence's objects, what the Integration licence can carry, and
+    the connected app as the org names it now."""
+    describes = gateway.describe_objects(objects)
+    app_id, app_name = finding.connected_app_id, None
+    if app_id:
+        app = gateway.connected_app(app_id)
+        if app is None:
+            get_run_logger().warning(
+                "connected app %s (%s) is not in the org any more", finding.app_name, app_id
+            )
+        else:
+            app_name = str(app.get("Name") or finding.app_name)
+    return OrgFacts(
+        notes=[grantability_note(non_grantable)],
+        permissionable_fields=describes.permissionable_fields,
+        readonly_fields=describes.readonly_fields,
+        master_detail=describes.master_detail,
+        grantable_objects=gateway.grantable_objects(non_grantable),
+        public_objects=PUBLIC_OBJECTS,
+        connected_app_id=app_id,
+        connected_app_name=app_name,
+    )
+
+
+def permissions_table(plan: AccessPlan) -> list[dict[str, Any]]:
+    """One row per object and field permission, with the successful calls behind it."""
+    calls: dict[str, int] = {}
+    for ev in plan.operations:
+        calls[ev.object] = calls.get(ev.object, 0) + ev.count
+    prov = {(p.kind, p.target, p.access): p for p in plan.provenance}
+    rows: list[dict[str, Any]] = []
+    for op in plan.permission_set.object_permissions:
+        flags = [f for f in OBJECT_FLAGS if getattr(op, f)]
+        rows.append(
+            {
+                "permission": "object",
+                "target": op.object,
+                "access": ", ".join(flags),
+                "calls": calls.get(op.object, 0),
+            }
+        )
+    for fp in plan.permission_set.field_permissions:
+        read = prov.get(("field", fp.field, "read"))
+        rows.append(
+            {
+                "permission": "field",
+                "target": fp.field,
+                "access": "read, edit" if fp.edit else "read",
+                "calls": read.count if read else 0,
+            }
+        )
+    return rows
+
+
+@task(name="publish-plan", cache_policy=NO_CACHE, persist_result=False)
+def publish_plan(plan: AccessPlan | PlanRefusal) -> str:
+    """The plan (or the refusal) as a Markdown artifact, and its permissions as a table."""
+    markdown = render_plan_markdown(plan)
+    create_markdown_artifact(
+        markdown, key=PLAN_ARTIFACT, description=f"Access plan for {plan.app_name}"
+    )
+    if isinstance(plan, AccessPlan):
+        create_table_artifact(
+            permissions_table(plan),
+            key=PERMISSIONS_ARTIFACT,
+            description=f"Permissions planned for {plan.user.username}",
+        )
+    return markdown
