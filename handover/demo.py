@@ -5,6 +5,7 @@
 3. Show what the org holds, through simple-salesforce.
 4. Run the discovery flow (Prefect): ingest, classify, report, Slack digest.
 5. Show the findings with their evidence, and what reached Slack.
+6. Run the plan flow for the MuleSoft NetSuite Sync: the least-privilege Integration User.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def run(scenario_path: Path = SCENARIO, days: int = 30, state_dir: Path | None =
         _reasons(console, findings)
         _evidence(console, findings, "MuleSoft")
         _slack(console, slack)
+        _plan(console, findings, info_path, "MuleSoft")
         console.print(
             f"\nThe full report is the [bold]discovery-report[/bold] artifact in the Prefect UI (PREFECT_HOME={os.environ.get('PREFECT_HOME', '~/.prefect')})."
         )
@@ -88,6 +90,49 @@ def _discover(state: Path, info_path: Path, slack: Any, days: int) -> list[dict[
     findings = discover(emulator_info=str(info_path), window_days=days)
     Console().print(f"   done in {time.perf_counter() - started:.0f} s")
     return findings
+
+
+def _plan(
+    console: Console, findings: list[dict[str, Any]], info_path: Path, app_prefix: str
+) -> None:
+    import asyncio
+
+    from flows.plan import plan
+
+    chosen = next(
+        (
+            f
+            for f in findings
+            if f["app_name"].startswith(app_prefix) and f["verdict"] == "integration_under_human"
+        ),
+        None,
+    )
+    if chosen is None:
+        return
+    console.rule(
+        f"6. The least-privilege plan for {chosen['app_name']} (finding {chosen['finding_id']})"
+    )
+    result = plan(finding_id=chosen["finding_id"], emulator_info=str(info_path))
+    markdown = asyncio.run(_latest_artifact("access-plan"))
+    if markdown:
+        console.print(Markdown(markdown))
+    console.print(
+        f"\nPlan status: [bold]{result['status']}[/bold] · hash {result.get('hash', '')[:16]} · `handover plan --finding {chosen['finding_id']} --emulator {info_path} --json` prints it as JSON."
+    )
+
+
+async def _latest_artifact(key: str) -> str | None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    async with get_client() as client:
+        found = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
+        )
+    return str(found[0].data) if found else None
 
 
 def _users_by_license(console: Console, sf: Any) -> None:
