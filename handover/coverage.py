@@ -74,7 +74,3 @@ def decide(
                 )
         day += timedelta(days=1)
     return out
-
-
-def combine(day_time: date) -> datetime:
-    return datetime.combine(day_time, time(0))
