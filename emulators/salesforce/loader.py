@@ -76,11 +76,11 @@ class WorkloadCredentials:
     username: str
     instance_host: str
     consumer_key: str | None = None
-    consumer_secret: str | None = None
-    private_key_pem: str | None = None
-    password: str | None = None
-    security_token: str | None = None
-    refresh_token: str | None = None
+    consumer_secret: str | None = field(default=None, repr=False)
+    private_key_pem: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    security_token: str | None = field(default=None, repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}

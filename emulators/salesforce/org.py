@@ -50,7 +50,7 @@ class AppConfig:
     name: str
     label: str
     consumer_key: str
-    consumer_secret: str | None
+    consumer_secret: str | None = field(repr=False)
     admin_approved: bool
     callback_url: str
     scopes: list[str]

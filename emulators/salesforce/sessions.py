@@ -12,7 +12,7 @@ SESSION_SECONDS = 7200
 
 @dataclass
 class Session:
-    token: str
+    token: str = field(repr=False)
     user_id: str
     created: datetime
     expires: datetime
@@ -34,8 +34,8 @@ class Session:
 class RefreshGrant:
     """A refresh-token grant: what an OauthToken row represents."""
 
-    token: str
-    delete_token: str
+    token: str = field(repr=False)
+    delete_token: str = field(repr=False)
     user_id: str
     app_id: str
     app_name: str
