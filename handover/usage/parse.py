@@ -176,7 +176,7 @@ def _api(lf: pl.LazyFrame, result: ParseResult, *, has_query: bool) -> None:
     keys = ["user", "app_id", "client", "family", "method", "shape", "entity", "status"]
     query = [normalize_soql_expr(pl.col("query")).alias("q")] if has_query else []
     grouped = _grouped(
-        lf, [*keys[:5], shape, "entity", "status", "ip", *query], pl.col("app_name").first()
+        lf, [*keys[:5], shape, "entity", "status", "ip", *query], pl.col("app_name").max()
     )
     for row in _rows(_fold(grouped, keys, pl.col("app_name").max())):
         _api_row(row, result)
