@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from emulators.salesforce.backfill import backfill
 from emulators.salesforce.scenario import Scenario, load_scenario
-from emulators.salesforce.server import RunningEmulator, prepare, start_in_thread
+from emulators.salesforce.server import RunningEmulator
 from tests.flows.loomis import DAYS, LOOMIS, scaled
+from tests.flows.orgs import start_org
 
 
 @pytest.fixture(scope="session")
@@ -27,11 +27,6 @@ def loomis(
     """The scaled Loomis org with DAYS days of history, served over HTTPS for the session
     (discovery and planning read it; the plan tests add users and permission sets)."""
     scenario = scaled(load_scenario(LOOMIS), 25)
-    state = tmp_path_factory.mktemp("loomis")
-    running = prepare(scenario, state_dir=state)
-    backfill(running.org, scenario, DAYS, workers=1)
-    start_in_thread(running)
-    info_path = state / "info.json"
-    running.write_info(info_path)
+    running, info_path = start_org(scenario, tmp_path_factory.mktemp("loomis"), DAYS)
     yield scenario, running, info_path
     running.stop()

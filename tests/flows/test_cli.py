@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from emulators.salesforce.backfill import backfill
-from emulators.salesforce.scenario import load_scenario
-from emulators.salesforce.server import prepare, start_in_thread
+from tests.flows.orgs import small_scenario, start_org
 
 HANDOVER = Path(sys.executable).parent / "handover"
 SMALL = Path(__file__).resolve().parents[1] / "emulators" / "scenarios" / "serve.yaml"
@@ -34,13 +32,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def emulator_info(tmp_path_factory):
-    scenario = load_scenario(SMALL)
-    state = tmp_path_factory.mktemp("cli")
-    running = prepare(scenario, state_dir=state)
-    backfill(running.org, scenario, 3, workers=1)
-    start_in_thread(running)
-    info = state / "info.json"
-    running.write_info(info)
+    running, info = start_org(small_scenario(), tmp_path_factory.mktemp("cli"), 3)
     yield info
     running.stop()
 

@@ -7,25 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from emulators.salesforce.backfill import backfill
 from emulators.salesforce.faults import FaultRule
-from emulators.salesforce.scenario import load_scenario
-from emulators.salesforce.server import prepare, start_in_thread
 from emulators.salesforce.sessions import Session, expiry, new_access_token
 from handover.errors import ConfigError, PermissionDenied
+from tests.flows.orgs import small_scenario, start_org
 
 SMALL = Path(__file__).resolve().parents[1] / "emulators" / "scenarios" / "serve.yaml"
 
 
 @pytest.fixture(scope="module")
 def small_org(tmp_path_factory):
-    scenario = load_scenario(SMALL)
-    state = tmp_path_factory.mktemp("small")
-    running = prepare(scenario, state_dir=state)
-    backfill(running.org, scenario, 3, workers=1)
-    start_in_thread(running)
-    info = state / "info.json"
-    running.write_info(info)
+    running, info = start_org(small_scenario(), tmp_path_factory.mktemp("small"), 3)
     yield running, info
     running.stop()
 

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from emulators.salesforce.backfill import backfill
-from emulators.salesforce.scenario import load_scenario
-from emulators.salesforce.server import prepare, start_in_thread
 from emulators.slack.server import start_in_thread as start_slack
+from tests.flows.orgs import small_scenario, start_org
 
 SMALL = Path(__file__).resolve().parents[1] / "emulators" / "scenarios" / "serve.yaml"
 
@@ -19,18 +17,9 @@ DAYS = 14
 
 
 def _start(tmp_path_factory, name: str, *, event_monitoring: bool, days: int):
-    scenario = load_scenario(SMALL)
-    # With Event Monitoring the org keeps 30 days of logs; without, only yesterday's.
-    scenario = scenario.model_copy(
-        update={"org": scenario.org.model_copy(update={"event_monitoring": event_monitoring})}
+    return start_org(
+        small_scenario(event_monitoring=event_monitoring), tmp_path_factory.mktemp(name), days
     )
-    state = tmp_path_factory.mktemp(name)
-    running = prepare(scenario, state_dir=state)
-    backfill(running.org, scenario, days, workers=1)
-    start_in_thread(running)
-    info = state / "info.json"
-    running.write_info(info)
-    return running, info
 
 
 @pytest.fixture(scope="module")
