@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -489,9 +491,6 @@ def collections(emu: Emulator, request: Request, version: str, raw: bytes) -> Re
 def _apply_collection(
     org: Org, ctx: CallContext, method: str, items: list[tuple[str | None, dict]], all_or_none: bool
 ) -> list[dict]:
-    results: list[dict] = []
-    failed = False
-
     def one(type_name: str | None, rec: dict) -> dict:
         data = {k: v for k, v in rec.items() if k != "attributes"}
         if method == "POST":
@@ -510,41 +509,49 @@ def _apply_collection(
             org.delete(ctx, obj.name, rid)
         return {"id": rid, "success": True, "errors": []}
 
-    try:
-        with org.transaction():
-            for type_name, rec in items:
-                try:
-                    with org.transaction():
-                        results.append(one(type_name, rec))
-                except SalesforceError as e:
-                    failed = True
-                    results.append({"success": False, "errors": [e.collection_error()]})
-            if failed and all_or_none:
-                raise _RollBack()
-    except _RollBack:
-        rolled = {
-            "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-            "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
-            "fields": [],
-        }
-        results = [
-            r
-            if not r["success"]
-            else {
-                "id": r.get("id") if method != "POST" else None,
-                "success": False,
-                "errors": [rolled],
-            }
-            for r in results
-        ]
-        for r in results:
-            if r.get("id") is None:
-                r.pop("id", None)
-    return results
+    steps: list[Callable[[], dict[str, Any]]] = [partial(one, t, r) for t, r in items]
+    return _all_or_none(org, steps, all_or_none, keep_id=method != "POST")
 
 
 class _RollBack(Exception):
     pass
+
+
+_ROLLED_BACK = {
+    "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+    "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
+    "fields": [],
+}
+
+
+def _all_or_none(
+    org: Org, steps: list[Callable[[], dict[str, Any]]], all_or_none: bool, *, keep_id: bool
+) -> list[dict[str, Any]]:
+    """Run one step per record, each in its own savepoint; with allOrNone, any failure
+    rolls every record back and the successes report ALL_OR_NONE_OPERATION_ROLLED_BACK."""
+    results: list[dict[str, Any]] = []
+    try:
+        with org.transaction():
+            for step in steps:
+                try:
+                    with org.transaction():
+                        results.append(step())
+                except SalesforceError as e:
+                    results.append({"success": False, "errors": [e.collection_error()]})
+            if all_or_none and any(not r["success"] for r in results):
+                raise _RollBack()
+    except _RollBack:
+        results = [
+            r
+            if not r["success"]
+            else {
+                **({"id": r["id"]} if keep_id and r.get("id") else {}),
+                "success": False,
+                "errors": [dict(_ROLLED_BACK)],
+            }
+            for r in results
+        ]
+    return results
 
 
 def record_count(emu: Emulator, request: Request, version: str) -> Response:
@@ -588,38 +595,20 @@ def collections_upsert(
                 "record limit reached. cannot submit more than 200 records into this call",
             )
         all_or_none = bool(body.get("allOrNone", False))
-        results: list[dict[str, Any]] = []
-        failed = False
-        try:
-            with org.transaction():
-                for rec in records:
-                    data = {k: v for k, v in rec.items() if k != "attributes"}
-                    key = next((k for k in data if k.lower() == ext_field.lower()), None)
-                    try:
-                        if key is None or data[key] in (None, ""):
-                            raise SalesforceError(
-                                400, "MISSING_ARGUMENT", f"{ext_field} not specified", [ext_field]
-                            )
-                        value = str(data.pop(key))
-                        with org.transaction():
-                            rid, created = org.upsert(ctx, name, ext_field, value, data)
-                        results.append(
-                            {"id": rid, "success": True, "errors": [], "created": created}
-                        )
-                    except SalesforceError as e:
-                        failed = True
-                        results.append({"success": False, "errors": [e.collection_error()]})
-                if failed and all_or_none:
-                    raise _RollBack()
-        except _RollBack:
-            rolled = {
-                "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-                "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
-                "fields": [],
-            }
-            results = [
-                r if not r["success"] else {"success": False, "errors": [rolled]} for r in results
-            ]
+
+        def upsert_one(rec: dict[str, Any]) -> dict[str, Any]:
+            data = {k: v for k, v in rec.items() if k != "attributes"}
+            key = next((k for k in data if k.lower() == ext_field.lower()), None)
+            if key is None or data[key] in (None, ""):
+                raise SalesforceError(
+                    400, "MISSING_ARGUMENT", f"{ext_field} not specified", [ext_field]
+                )
+            value = str(data.pop(key))
+            rid, created = org.upsert(ctx, name, ext_field, value, data)
+            return {"id": rid, "success": True, "errors": [], "created": created}
+
+        steps: list[Callable[[], dict[str, Any]]] = [partial(upsert_one, r) for r in records]
+        results = _all_or_none(org, steps, all_or_none, keep_id=False)
         return Outcome(200, results, entity=entity, operation="upsert", rows=len(results))
 
     return run_rest(emu, request, version, handle, entity=entity, operation="upsert")
