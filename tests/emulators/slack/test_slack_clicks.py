@@ -16,37 +16,10 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
-from emulators.slack import RunningSlack, Workspace, build_click, click, start_in_thread
+from emulators.slack import RunningSlack, build_click, click
 from emulators.slack.clicks import send
 from tests.emulators.fidelity import recorded
-
-APPROVAL_BLOCKS = [
-    {"type": "section", "text": {"type": "mrkdwn", "text": "*etl-bot* wants a new identity"}},
-    {
-        "type": "actions",
-        "block_id": "approval",
-        "elements": [
-            {"type": "button", "action_id": "approve", "style": "primary", "value": "gate-1",
-             "text": {"type": "plain_text", "text": "Approve"}},
-            {"type": "button", "action_id": "reject", "style": "danger", "value": "gate-1",
-             "text": {"type": "plain_text", "text": "Reject"}},
-        ],
-    },
-]  # fmt: skip
-
-
-@pytest.fixture
-def slack() -> Iterator[RunningSlack]:
-    running = start_in_thread(Workspace(seed=3))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture
-def client(slack: RunningSlack) -> WebClient:
-    return WebClient(token=slack.bot_token, base_url=slack.base_url)
+from tests.emulators.slack.conftest import APPROVAL_BLOCKS
 
 
 def _keys_within(actual: dict[str, Any], recorded_keys: dict[str, Any], where: str) -> None:

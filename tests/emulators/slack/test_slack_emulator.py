@@ -12,7 +12,6 @@ import time
 import urllib.error
 import urllib.request
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,36 +19,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from emulators.slack import RunningSlack, Workspace, start_in_thread
+from emulators.slack import RunningSlack
 from tests.emulators.fidelity import recorded
+from tests.emulators.slack.conftest import APPROVAL_BLOCKS
 
-BLOCKS = [
-    {"type": "section", "text": {"type": "mrkdwn", "text": "*etl-bot* wants a new identity"}},
-    {
-        "type": "actions",
-        "block_id": "approval",
-        "elements": [
-            {"type": "button", "action_id": "approve", "style": "primary", "value": "gate-1",
-             "text": {"type": "plain_text", "text": "Approve"}},
-            {"type": "button", "action_id": "reject", "style": "danger", "value": "gate-1",
-             "text": {"type": "plain_text", "text": "Reject"}},
-        ],
-    },
-]  # fmt: skip
-
-
-@pytest.fixture
-def slack() -> Iterator[RunningSlack]:
-    running = start_in_thread(Workspace(seed=7))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture
-def client(slack: RunningSlack) -> WebClient:
-    return WebClient(token=slack.bot_token, base_url=slack.base_url)
+BLOCKS = APPROVAL_BLOCKS
 
 
 def _recorded(name: str) -> dict[str, Any]:
