@@ -29,6 +29,39 @@ from sqlalchemy import (
     false,
 )
 
+# The key of each per-day aggregate: one row per distinct value of these columns.
+API_KEY = [
+    "org_id",
+    "day",
+    "event_type",
+    "user_id",
+    "app_key",
+    "client_name",
+    "api_family",
+    "entity",
+    "operation",
+    "status",
+]
+LOGIN_EVENT_KEY = [
+    "org_id",
+    "day",
+    "user_id",
+    "login_type",
+    "login_sub_type",
+    "status",
+    "api_type",
+]
+LOGIN_HISTORY_KEY = [
+    "org_id",
+    "day",
+    "user_id",
+    "application",
+    "login_type",
+    "login_sub_type",
+    "status",
+    "api_type",
+]
+
 metadata = MetaData()
 
 
@@ -118,19 +151,7 @@ api_daily = Table(
     # smallest in text order, so the same files give the same example in any order.
     Column("example", Text, nullable=False, server_default=""),
     *_counts(),
-    UniqueConstraint(
-        "org_id",
-        "day",
-        "event_type",
-        "user_id",
-        "app_key",
-        "client_name",
-        "api_family",
-        "entity",
-        "operation",
-        "status",
-        name="uq_usage_api_daily",
-    ),
+    UniqueConstraint(*API_KEY, name="uq_usage_api_daily"),
 )
 
 api_source_ips = Table(

@@ -12,37 +12,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from . import schema as t
 
-API_KEY = [
-    "org_id",
-    "day",
-    "event_type",
-    "user_id",
-    "app_key",
-    "client_name",
-    "api_family",
-    "entity",
-    "operation",
-    "status",
-]
-LOGIN_EVENT_KEY = [
-    "org_id",
-    "day",
-    "user_id",
-    "login_type",
-    "login_sub_type",
-    "status",
-    "api_type",
-]
-LOGIN_HISTORY_KEY = [
-    "org_id",
-    "day",
-    "user_id",
-    "application",
-    "login_type",
-    "login_sub_type",
-    "status",
-    "api_type",
-]
+# The aggregate keys live with the tables they are unique on.
+from .schema import API_KEY, LOGIN_EVENT_KEY, LOGIN_HISTORY_KEY
+
+__all__ = ["API_KEY", "LOGIN_EVENT_KEY", "LOGIN_HISTORY_KEY"]
 
 
 def counts_of(agg: Any) -> dict[str, Any]:
