@@ -85,17 +85,11 @@ def update_coverage(
     decided_all: list[DayStatus] = []
     types = sorted({f.event_type for f in files} | {"ApiTotalUsage", "Login"})
     existing = store.coverage(org_id, start, end)
+    # One store lookup per listed file, not one per (day, file) pair.
+    ingested_files = [f for f in files if store.is_file_ingested(org_id, f.file_id)]
     for event_type in types:
         listed = {f.log_date for f in files if f.event_type == event_type}
-        ingested = {
-            d
-            for d in listed
-            if any(
-                store.is_file_ingested(org_id, f.file_id)
-                for f in files
-                if f.event_type == event_type and f.log_date == d
-            )
-        }
+        ingested = {f.log_date for f in ingested_files if f.event_type == event_type}
         already = existing.decided_days(event_type)
         for status in decide(
             event_type=event_type,
