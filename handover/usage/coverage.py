@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import schema as t
+from ..store import tables as t
 from .model import COVERAGE_STATUSES, Coverage, CoverageGap
 
 # Days whose API traffic can be profiled: the free file, else the paid ones (same calls).

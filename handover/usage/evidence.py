@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from ..models import FieldEvidence, OperationEvidence
-from . import schema as t
+from ..store import tables as t
 from .coverage import API_EVENT_TYPES, api_sources_by_day, read_coverage
 
 PLAN_OPERATIONS = ("query", "retrieve", "create", "update", "upsert", "delete")

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from ..errors import HandoverError
+from ..errors import StoreError
 
 CoverageStatus = Literal["ingested", "gap", "empty"]
 COVERAGE_STATUSES: tuple[CoverageStatus, ...] = ("ingested", "gap", "empty")
 
 
-class UsageStoreError(HandoverError):
-    """The usage store could not be opened or written."""
+# The store's error under the name usage callers have always caught.
+UsageStoreError = StoreError
 
 
 class EventLogFormatError(UsageStoreError, ValueError):

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from ..models import AppRef, UsageProfile, UserInfo
-from . import schema as t
+from ..store import tables as t
 from .coverage import api_sources_by_day
 from .model import Coverage
 

@@ -17,11 +17,12 @@ from sqlalchemy import Connection, Table, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..models import FieldEvidence, Finding, OperationEvidence, UsageProfile, UserInfo
-from . import evidence, findings, snapshots
-from . import schema as t
+from ..store import findings
+from ..store import tables as t
+from ..store.engine import migrate, open_engine, write_transaction
+from . import evidence, snapshots
 from .coverage import read_coverage, upsert_coverage
 from .csvsource import Source
-from .engine import migrate, open_engine, write_transaction
 from .evidence import EvidenceCoverage
 from .loginhistory import aggregate_login_history
 from .model import (

@@ -11,9 +11,9 @@ from alembic import command
 from sqlalchemy import select, text
 
 from handover.ids import to18
+from handover.store import tables as t
+from handover.store.engine import _config, open_engine, write_transaction
 from handover.usage import UsageStore
-from handover.usage import schema as t
-from handover.usage.engine import _config, open_engine, write_transaction
 from tests.unit.test_usage_store import (
     APP,
     DAY,

@@ -17,8 +17,8 @@ from sqlalchemy import create_engine, func, inspect, select
 
 from handover.ids import to18
 from handover.models import Evidence, Finding, UserInfo
+from handover.store import tables as t
 from handover.usage import EventLogFileMeta, UsageStore, UsageStoreError
-from handover.usage import schema as t
 from handover.usage import store as store_module
 
 ORG = "00D5g0000012345"
@@ -129,7 +129,7 @@ def test_migrates_from_empty_and_reopens(tmp_path: Path) -> None:
         names = set(inspect(conn).get_table_names())
         assert {tb.name for tb in t.metadata.sorted_tables} <= names
         assert "usage_schema_version" in names
-        # The migration creates exactly what schema.py declares.
+        # The migrations create exactly what the table definitions declare.
         opts = {"compare_type": True, "version_table": "usage_schema_version"}
         ctx = MigrationContext.configure(conn, opts=opts)
         assert compare_metadata(ctx, t.metadata) == []

@@ -1,5 +1,5 @@
-"""The usage store's tables (SQLAlchemy Core). Migrations create them (migrations/versions);
-a test checks the migrated schema still matches these definitions.
+"""The usage store's tables: ingested files, coverage, per-day aggregates, LoginHistory
+and the snapshots of the org.
 
 Conventions: ids are 18 characters (ELF's 15-character ids are converted at ingestion);
 text key columns hold "" rather than NULL so they can sit in unique keys; per-day
@@ -9,25 +9,22 @@ cadence and off-hours need, instead of every row.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
-    Dialect,
     Integer,
-    MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     false,
 )
+
+from .base import UtcDateTime, metadata
 
 # The key of each per-day aggregate: one row per distinct value of these columns.
 API_KEY = [
@@ -61,28 +58,6 @@ LOGIN_HISTORY_KEY = [
     "status",
     "api_type",
 ]
-
-metadata = MetaData()
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in and out. SQLite has no time zones, so it stores naive UTC
-    (ISO text, which also orders correctly for MIN/MAX); PostgreSQL stores timestamptz."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
 
 HOURS = [f"h{h:02d}" for h in range(24)]
 
@@ -299,27 +274,4 @@ assignments = Table(
     Column("is_owned_by_profile", Boolean, nullable=False),
     Column("snapshot_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("org_id", "assignee_id", "permission_set_id"),
-)
-
-runs = Table(
-    "discovery_runs",
-    metadata,
-    Column("org_id", String(18), nullable=False),
-    Column("run_id", String(64), nullable=False),
-    Column("started", UtcDateTime(), nullable=False),
-    Column("finished", UtcDateTime()),
-    Column("api_calls", Integer, nullable=False),
-    Column("stats", Text, nullable=False),  # JSON
-    PrimaryKeyConstraint("org_id", "run_id"),
-)
-
-findings = Table(
-    "findings",
-    metadata,
-    Column("org_id", String(18), nullable=False),
-    Column("run_id", String(64), nullable=False),
-    Column("finding_id", String(32), nullable=False),
-    Column("saved_at", UtcDateTime(), nullable=False),
-    Column("body", Text, nullable=False),  # Finding JSON
-    PrimaryKeyConstraint("org_id", "run_id", "finding_id"),
 )
