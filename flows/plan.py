@@ -2,8 +2,8 @@
 
 Reads like the runbook: connect, load the finding discovery made, read its evidence from
 the usage store, read what the human can do today and how the org describes the objects,
-build the plan (or refuse, saying why), publish it for people. Nothing is written to the
-org: the plan is data, approved and applied later.
+build the plan (or refuse, saying why), save it by its hash, publish it for people.
+Nothing is written to the org: the plan is data, approved and applied later.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from handover.plan import build_plan, plan_json
 from handover.planning.inputs import plan_inputs
 from handover.salesforce.connection import resolve
 from handover.settings import Settings
+from handover.store.plans import PlanStore
 from handover.usage.store import UsageStore
 from tasks.connect import connect_org
 from tasks.plan import (
@@ -25,6 +26,7 @@ from tasks.plan import (
     read_evidence,
     read_human_access,
     read_org_facts,
+    save_plan,
 )
 from tasks.retry import io_options
 
@@ -66,6 +68,8 @@ def plan(
     )
     result = build_plan(plan_inputs(finding, evidence, human, facts), settings.plan)
 
+    with PlanStore(settings.store.url) as plans:
+        save_plan(plans, result)
     publish_plan(result)
     logger.info("%s (%d Salesforce API calls)", result.headline, gateway.api_calls)
     return plan_json(result)

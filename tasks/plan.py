@@ -1,6 +1,7 @@
 """Plan tasks: read the finding and its evidence from the usage store, read the human's
-access and the objects' describes from the org, publish the plan. Thin: the store, the
-gateway and handover.plan do the work. Every org read is read-only: planning never writes.
+access and the objects' describes from the org, save the plan by its hash, publish it.
+Thin: the store, the gateway and handover.plan do the work. Every org read is read-only:
+planning never writes to the org.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from handover.planning.inputs import OrgFacts, StoreEvidence, grantability_note
 from handover.render import render_plan_markdown
 from handover.salesforce import SalesforceGateway
 from handover.salesforce.access import PUBLIC_OBJECTS
+from handover.store.plans import PlanStore
 from handover.usage.store import UsageStore
 
 OBJECT_FLAGS = ("read", "create", "edit", "delete", "view_all", "modify_all")
@@ -97,6 +99,18 @@ def read_org_facts(
         connected_app_id=app_id,
         connected_app_name=app_name,
     )
+
+
+@task(name="save-plan", cache_policy=NO_CACHE, persist_result=False)
+def save_plan(plans: PlanStore, plan: AccessPlan | PlanRefusal) -> str | None:
+    """The plan, saved under its hash: what an approval binds to and the migration applies.
+    A refusal is no plan: nothing to approve or apply, so nothing is saved."""
+    if not isinstance(plan, AccessPlan):
+        get_run_logger().info("no plan to save: %s", plan.status)
+        return None
+    saved = plans.save(plan)
+    get_run_logger().info("plan %s saved (%s)", saved.plan_hash[:12], saved.status)
+    return saved.plan_hash
 
 
 def permissions_table(plan: AccessPlan) -> list[dict[str, Any]]:

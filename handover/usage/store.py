@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from ..ids import norm_id
 from ..models import FieldEvidence, Finding, OperationEvidence, UsageProfile, UserInfo
 from ..store import findings
 from ..store import tables as t
@@ -34,7 +35,6 @@ from .model import (
 )
 from .parse import parse_event_log
 from .profiles import build_profiles
-from .snapshots import norm_id
 from .writes import (
     API_KEY,
     LOGIN_EVENT_KEY,

@@ -146,6 +146,21 @@ def test_every_plan_grants_exactly_what_its_workload_does(
     assert plans["Nightly Data Loader Batch"]["permission_set"]["connected_app_access"] == []
 
 
+def test_every_plan_made_is_saved_by_its_hash(
+    planned: tuple[str, dict[str, Any], dict[str, Any]],
+) -> None:
+    from handover.plan import plan_json
+    from handover.store.plans import PlanStore
+
+    store_url, _, plans = planned
+    with PlanStore(store_url) as saved:
+        for name, p in plans.items():
+            # What the migration will apply: the plan read back by its hash, unchanged.
+            assert plan_json(saved.load(p["hash"])) == p, name
+            latest = saved.latest(p["org_id"], p["finding_id"])
+            assert latest is not None and latest.hash == p["hash"], name
+
+
 async def _artifacts(key: str, limit: int) -> list[Any]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
@@ -202,9 +217,10 @@ def test_refusals_exit_3_with_their_reasons(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from handover.cli import app
+    from handover.store.plans import PlanStore
 
     _, _, info_path = loomis
-    store_url, found, _ = planned
+    store_url, found, plans = planned
     monkeypatch.setenv("HANDOVER_STORE__URL", store_url)
     runner = CliRunner()
     emulator = ["--emulator", str(info_path)]
@@ -215,6 +231,8 @@ def test_refusals_exit_3_with_their_reasons(
     assert result.exit_code == 3, result.output
     assert json.loads(result.stdout)["status"] == "refused"
     assert "working interactively" in result.stderr
+    with PlanStore(store_url) as saved:  # a refusal is no plan: nothing to approve or apply
+        assert saved.saved(plans["MuleSoft NetSuite Sync"]["org_id"], jessica) == []
 
     # Not enough history for the settings: insufficient evidence, never a smaller plan.
     monkeypatch.setenv("HANDOVER_PLAN__MIN_DAYS_OBSERVED", "30")

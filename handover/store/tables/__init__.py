@@ -1,10 +1,11 @@
 """The store's tables (SQLAlchemy Core), one module per room: ``usage`` (what discovery
-ingests), ``discovery`` (runs and findings). Migrations create them (../migrations); a
+ingests), ``discovery`` (runs and findings), ``plans`` (plans saved by hash). Migrations create them (../migrations); a
 test checks that the migrated schema matches these definitions. Everything is re-exported
 here, so ``from handover.store import tables as t`` reaches any table."""
 
 from .base import UtcDateTime, metadata
 from .discovery import findings, runs
+from .plans import plans
 from .usage import (
     API_KEY,
     HOURS,
@@ -45,6 +46,7 @@ __all__ = [
     "login_history_daily",
     "metadata",
     "oauth_tokens",
+    "plans",
     "runs",
     "users",
 ]
