@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any, Literal
@@ -128,6 +129,19 @@ class Finding(_Frozen):
 
     def evidence_dict(self) -> dict[str, Any]:
         return {e.key: e.value for e in self.evidence}
+
+
+@dataclass(frozen=True)
+class EventLogFileMeta:
+    """One EventLogFile row as the org lists it (the CSV itself is fetched separately):
+    what the gateway lists, the ingest downloads and the usage store records."""
+
+    file_id: str  # 0AT..., 15 or 18 characters
+    event_type: str  # "ApiTotalUsage", "Login", "RestApi", ...
+    log_date: date  # the UTC day the file covers
+    length: int | None = None  # LogFileLength, bytes
+    interval: str = "Daily"
+    sequence: int = 0
 
 
 def finding_id(org_id: str, user_id: str, app_key: str) -> str:

@@ -11,8 +11,8 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from handover.coverage import DayStatus, decide
-from handover.salesforce import EventLogFileMeta, SalesforceGateway
-from handover.usage.store import EventLogFileMeta as StoreFileMeta
+from handover.models import EventLogFileMeta
+from handover.salesforce import SalesforceGateway
 from handover.usage.store import UsageStore
 
 # Free types every Enterprise org has, then the Event Monitoring ones when present.
@@ -54,16 +54,7 @@ def ingest_event_log_file(
     logger = get_run_logger()
     with tempfile.TemporaryDirectory(prefix="handover-elf-") as tmp:
         path = gateway.download_log_file(meta, Path(tmp) / f"{meta.file_id}.csv")
-        result = store.ingest_event_log(
-            org_id,
-            StoreFileMeta(
-                file_id=meta.file_id,
-                event_type=meta.event_type,
-                log_date=meta.log_date,
-                length=meta.length,
-            ),
-            path,
-        )
+        result = store.ingest_event_log(org_id, meta, path)
     rows = int(getattr(result, "rows", 0))
     logger.info("ingested %s of %s: %s rows", meta.event_type, meta.log_date, f"{rows:,}")
     return rows

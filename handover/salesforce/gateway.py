@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from simple_salesforce.util import exception_handler
 
 from .. import ids
 from ..errors import SalesforceGatewayError
-from ..models import HumanAccess, UserInfo
+from ..models import EventLogFileMeta, HumanAccess, UserInfo
 from .access import (
     OBJECT_PERMISSION_FIELDS,
     Describes,
@@ -36,15 +35,6 @@ OAUTH_TOKEN_CAP = 2500  # OauthToken: queryMore stops at 2,500 rows in total
 IN_BATCH = 200
 PERMISSION_FIELDS_BATCH = 150
 SOBJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-
-
-@dataclass(frozen=True)
-class EventLogFileMeta:
-    file_id: str
-    event_type: str
-    log_date: date
-    length: int
-    interval: str = "Daily"
 
 
 def parse_sf_datetime(value: str | None) -> datetime | None:

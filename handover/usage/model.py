@@ -23,18 +23,6 @@ class EventLogFormatError(UsageStoreError, ValueError):
 
 
 @dataclass(frozen=True)
-class EventLogFileMeta:
-    """One EventLogFile row, as listed by the org (the CSV itself is fetched separately)."""
-
-    file_id: str  # 0AT..., 15 or 18 characters
-    event_type: str  # "ApiTotalUsage", "Login", "RestApi", ...
-    log_date: date  # the UTC day the file covers
-    length: int | None = None  # LogFileLength, bytes
-    interval: str = "Daily"
-    sequence: int = 0
-
-
-@dataclass(frozen=True)
 class IngestResult:
     file_id: str
     event_type: str

@@ -17,7 +17,14 @@ from sqlalchemy import Connection, Table, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..ids import norm_id
-from ..models import FieldEvidence, Finding, OperationEvidence, UsageProfile, UserInfo
+from ..models import (
+    EventLogFileMeta,
+    FieldEvidence,
+    Finding,
+    OperationEvidence,
+    UsageProfile,
+    UserInfo,
+)
 from ..store import findings
 from ..store import tables as t
 from ..store.engine import migrate, open_engine, write_transaction
@@ -29,7 +36,6 @@ from .loginhistory import aggregate_login_history
 from .model import (
     Coverage,
     CoverageStatus,
-    EventLogFileMeta,
     IngestResult,
     ParseResult,
 )
