@@ -93,18 +93,10 @@ def emulator_serve(
 def _preflight(org: str | None, emulator: Path | None) -> None:
     """Check configuration, login and permissions before a flow run starts, so a person
     gets one message saying what to fix (not a flow failure with a traceback)."""
-    from handover.salesforce import SalesforceGateway
-    from handover.salesforce.connection import login, resolve
     from handover.settings import Settings
+    from tasks.connect import open_org
 
-    settings = Settings()
-    config = resolve(settings.salesforce.orgs_file, org, emulator, settings.salesforce.default_org)
-    sf = login(
-        config,
-        api_version=settings.salesforce.api_version,
-        timeout=settings.salesforce.timeout_seconds,
-    )
-    SalesforceGateway(sf, org_name=config.name).preflight()
+    open_org(Settings(), org, emulator).preflight()
 
 
 @app.command("discover")
@@ -220,7 +212,10 @@ def demo(
 
 
 def main() -> None:  # pragma: no cover - console script shim
+    from handover.usage.parse import tune_polars
+
     _prefect_defaults()
+    tune_polars(os.environ)
     app()
 
 

@@ -98,6 +98,7 @@ def _plan(
     import asyncio
 
     from flows.plan import plan
+    from tasks.plan import plan_artifact_key
 
     chosen = next(
         (
@@ -113,7 +114,7 @@ def _plan(
         f"6. The least-privilege plan for {chosen['app_name']} (finding {chosen['finding_id']})"
     )
     result = plan(finding_id=chosen["finding_id"], emulator_info=str(info_path))
-    markdown = asyncio.run(_latest_artifact("access-plan"))
+    markdown = asyncio.run(_latest_artifact(plan_artifact_key(chosen["finding_id"])))
     if markdown:
         console.print(Markdown(markdown))
     console.print(

@@ -14,7 +14,6 @@ from .model import COVERAGE_STATUSES, Coverage, CoverageGap
 
 # Days whose API traffic can be profiled: the free file, else the paid ones (same calls).
 API_EVENT_TYPES = ("ApiTotalUsage", "RestApi", "API", "BulkApi")
-FREE_TYPES = ("ApiTotalUsage", "Login")
 
 
 def upsert_coverage(

@@ -19,6 +19,7 @@ from emulators.salesforce import client
 from emulators.salesforce.scenario import Scenario, Workload
 from emulators.salesforce.server import RunningEmulator
 from emulators.salesforce.workloads import credential_file, run_workload
+from tasks.plan import permissions_artifact_key, plan_artifact_key
 from tests.flows.loomis import DAYS
 
 Loomis = tuple[Scenario, RunningEmulator, Path]
@@ -197,10 +198,12 @@ def test_the_json_contract_and_a_stable_hash(
     # Planning again from the same store and org gives the same plan, hash included.
     assert p == plans["MuleSoft NetSuite Sync"]
 
-    # The last plan made is in the Prefect UI: Markdown for people, the permissions as a table.
-    (markdown,) = asyncio.run(_artifacts("access-plan", 1))
+    # The finding's last plan is in the Prefect UI: Markdown for people, the permissions as a
+    # table, under keys of that finding (each finding's plans have their own history).
+    assert plan_artifact_key(fid) == f"access-plan-{fid}"
+    (markdown,) = asyncio.run(_artifacts(plan_artifact_key(fid), 1))
     assert p["hash"][:12] in markdown.data and "Ready for approval" in markdown.data
-    (table,) = asyncio.run(_artifacts("access-plan-permissions", 1))
+    (table,) = asyncio.run(_artifacts(permissions_artifact_key(fid), 1))
     rows = json.loads(table.data) if isinstance(table.data, str) else table.data
     objects = [r["target"] for r in rows if r["permission"] == "object"]
     assert objects == [o["object"] for o in p["permission_set"]["object_permissions"]]
