@@ -180,7 +180,7 @@ def test_the_json_contract_and_a_stable_hash(
     planned: tuple[str, dict[str, Any], dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from handover.cli import app
+    from handover.cli.app import app
 
     _, _, info_path = loomis
     store_url, found, plans = planned
@@ -219,7 +219,7 @@ def test_refusals_exit_3_with_their_reasons(
     planned: tuple[str, dict[str, Any], dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from handover.cli import app
+    from handover.cli.app import app
     from handover.store.plans import PlanStore
 
     _, _, info_path = loomis

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "emulators" / "scenarios" / "loomis.yaml"
 
 
@@ -206,7 +206,7 @@ def _api_calls_yesterday(console: Console, sf: Any, session: Any, info: dict) ->
 
 
 def _findings(console: Console, findings: list[dict[str, Any]]) -> None:
-    from handover.tables import findings_table
+    from .tables import findings_table
 
     console.print(findings_table(findings, title="5. Discovery findings"))
 

@@ -134,7 +134,7 @@ def discover_cmd(
     if as_json:
         typer.echo(json.dumps(findings, indent=2, default=str))
         return
-    from handover.tables import findings_table
+    from .tables import findings_table
 
     Console().print(findings_table(findings, reasons=True))
 
@@ -206,7 +206,7 @@ def demo(
     days: int = typer.Option(30, "--days", min=1, max=60, help="Days of history to backfill."),
 ) -> None:
     """Run the story against the bundled Loomis Logistics emulator."""
-    from handover.demo import run
+    from .demo import run
 
     run(days=days)
 
