@@ -20,8 +20,7 @@ import polars as pl
 
 from .. import ids
 from .csvsource import Source, csv_input
-from .model import ApiAgg, EventLogFormatError, LoginAgg, ParseResult, app_key_of
-from .naming import (
+from .decode import (
     api_type_label,
     login_status_label,
     login_sub_type_label,
@@ -29,6 +28,7 @@ from .naming import (
     operation_of,
     status_of,
 )
+from .model import ApiAgg, EventLogFormatError, LoginAgg, ParseResult, app_key_of
 from .soql import normalize_soql_expr, soql_fields
 
 API_TYPES: Final = frozenset({"ApiTotalUsage", "RestApi", "API", "BulkApi"})

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 
 from ..models import AppRef, UsageProfile, UserInfo
 from ..store import tables as t
-from .coverage import api_sources_by_day
+from .coverage_records import api_sources_by_day
 from .model import Coverage
 
 _FREE = "ApiTotalUsage"

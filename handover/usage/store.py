@@ -28,10 +28,10 @@ from ..models import (
 from ..store import findings
 from ..store import tables as t
 from ..store.engine import migrate, open_engine, write_transaction
-from . import evidence, snapshots
-from .coverage import read_coverage, upsert_coverage
+from . import plan_evidence as evidence
+from . import snapshots
+from .coverage_records import read_coverage, upsert_coverage
 from .csvsource import Source
-from .evidence import EvidenceCoverage
 from .loginhistory import aggregate_login_history
 from .model import (
     Coverage,
@@ -40,6 +40,7 @@ from .model import (
     ParseResult,
 )
 from .parse import parse_event_log
+from .plan_evidence import EvidenceCoverage
 from .profiles import build_profiles
 from .writes import (
     API_KEY,
@@ -313,7 +314,7 @@ class UsageStore:
             return {f"{e}.{name}": int(n) for e, name, n in conn.execute(query)}
 
     # ------------------------------------------------------------------ evidence for plans
-    # One (user, app) pair over a window; see evidence.py for what counts.
+    # One (user, app) pair over a window; see plan_evidence.py for what counts.
 
     def operation_evidence(
         self, org_id: str, user_id: str, app_key: str, start: date, end: date

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, select
 
 from ..models import FieldEvidence, OperationEvidence
 from ..store import tables as t
-from .coverage import API_EVENT_TYPES, api_sources_by_day, read_coverage
+from .coverage_records import API_EVENT_TYPES, api_sources_by_day, read_coverage
 
 PLAN_OPERATIONS = ("query", "retrieve", "create", "update", "upsert", "delete")
 # Operations that need no object permission (the session itself, the schema, limits).
