@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..datetimes import parse_sf_datetime
 from ..ids import norm_id
 from ..models import UserInfo
-from .loginhistory import parse_sf_datetime
 from .writes import soql_value
 
 Row = dict[str, Any]
