@@ -11,10 +11,11 @@ wait for the lock in WAL mode (SQLITE_BUSY_SNAPSHOT), which is the classic sourc
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from alembic import command
 from alembic.config import Config
@@ -33,6 +34,30 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # store held usage alone; existing stores know their revision by it, so it stays.
 VERSION_TABLE = "usage_schema_version"
 _PG_LOCK_KEY = 0x68616E64  # "hand": one advisory lock for every migrating process
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Database:
+    """The store's database, opened and brought to the latest schema: each room of the
+    store (``UsageStore``, ``PlanStore``, ...) is one of these over the same URL."""
+
+    def __init__(self, url: str, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.url = url
+        self.engine = open_engine(url)
+        self.clock = clock
+        self.schema_revision = migrate(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def open_engine(url: str) -> Engine:

@@ -10,9 +10,8 @@ differently) is refused with ``PlanIntegrityError``, never applied. Refusals
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import ValidationError
 from sqlalchemy import insert, select, update
@@ -22,13 +21,9 @@ from ..ids import norm_id
 from ..models import AccessPlan
 from ..planning.canonical import plan_hash
 from . import tables as t
-from .engine import migrate, open_engine, write_transaction
+from .engine import Database, write_transaction
 
 HASH = re.compile(r"^[0-9a-f]{64}$")
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -43,23 +38,8 @@ class SavedPlan:
     saved_at: datetime
 
 
-class PlanStore:
+class PlanStore(Database):
     """``PlanStore(url)`` opens (and creates or migrates) the store's plans."""
-
-    def __init__(self, url: str, *, clock: Callable[[], datetime] = _utcnow) -> None:
-        self.url = url
-        self.engine = open_engine(url)
-        self.clock = clock
-        self.schema_revision = migrate(self.engine)
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    def __enter__(self) -> PlanStore:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
     def save(self, plan: AccessPlan) -> SavedPlan:
         """Save ``plan`` under its hash. The same plan saved again (planning again from

@@ -9,8 +9,8 @@ access) are replaced whole. Reads never hold the write lock.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
+from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, insert, select
@@ -27,7 +27,7 @@ from ..models import (
 )
 from ..store import findings
 from ..store import tables as t
-from ..store.engine import migrate, open_engine, write_transaction
+from ..store.engine import Database, write_transaction
 from . import plan_evidence as evidence
 from . import snapshots
 from .coverage_records import read_coverage, upsert_coverage
@@ -52,27 +52,8 @@ from .writes import (
 )
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UsageStore:
+class UsageStore(Database):
     """``UsageStore(url)`` opens (and creates or migrates) the store."""
-
-    def __init__(self, url: str, *, clock: Callable[[], datetime] = _utcnow) -> None:
-        self.url = url
-        self.engine = open_engine(url)
-        self.clock = clock
-        self.schema_revision = migrate(self.engine)
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    def __enter__(self) -> UsageStore:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------------ event log files
 

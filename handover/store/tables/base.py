@@ -1,12 +1,12 @@
 """What every table of the store shares: one ``MetaData`` (the migrations' target, and
-the schema test's yardstick) and the UTC datetime column type."""
+the schema test's yardstick), the UTC datetime column type, and required text."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator
+from sqlalchemy import Column, DateTime, Dialect, MetaData, String, TypeDecorator
 
 metadata = MetaData()
 
@@ -28,3 +28,8 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def required_text(name: str, length: int = 255, *, index: bool = False) -> Column[str]:
+    """A NOT NULL text column: "" stands for none, so the column can sit in a unique key."""
+    return Column(name, String(length), nullable=False, index=index)

@@ -3,15 +3,15 @@ contract, not columns."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, PrimaryKeyConstraint, String, Table, Text
+from sqlalchemy import Column, Integer, PrimaryKeyConstraint, Table, Text
 
-from .base import UtcDateTime, metadata
+from .base import UtcDateTime, metadata, required_text
 
 runs = Table(
     "discovery_runs",
     metadata,
-    Column("org_id", String(18), nullable=False),
-    Column("run_id", String(64), nullable=False),
+    required_text("org_id", 18),
+    required_text("run_id", 64),
     Column("started", UtcDateTime(), nullable=False),
     Column("finished", UtcDateTime()),
     Column("api_calls", Integer, nullable=False),
@@ -22,9 +22,9 @@ runs = Table(
 findings = Table(
     "findings",
     metadata,
-    Column("org_id", String(18), nullable=False),
-    Column("run_id", String(64), nullable=False),
-    Column("finding_id", String(32), nullable=False),
+    required_text("org_id", 18),
+    required_text("run_id", 64),
+    required_text("finding_id", 32),
     Column("saved_at", UtcDateTime(), nullable=False),
     Column("body", Text, nullable=False),  # Finding JSON
     PrimaryKeyConstraint("org_id", "run_id", "finding_id"),

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Index, String, Table, Text
 
-from .base import UtcDateTime, metadata
+from .base import UtcDateTime, metadata, required_text
 
 plans = Table(
     "plans",
     metadata,
     Column("plan_hash", String(64), primary_key=True),  # sha256 hex of the canonical JSON
-    Column("org_id", String(18), nullable=False),
-    Column("finding_id", String(32), nullable=False),
-    Column("status", String(16), nullable=False),  # ready | blocked
+    required_text("org_id", 18),
+    required_text("finding_id", 32),
+    required_text("status", 16),  # ready | blocked
     Column("first_saved_at", UtcDateTime(), nullable=False),
     # Planning again from unchanged evidence gives the same hash: the row is kept, and this
     # moves, so "the latest plan of a finding" is the one made last.

@@ -24,7 +24,7 @@ from sqlalchemy import (
     false,
 )
 
-from .base import UtcDateTime, metadata
+from .base import UtcDateTime, metadata, required_text
 
 # The key of each per-day aggregate: one row per distinct value of these columns.
 API_KEY = [
@@ -66,6 +66,28 @@ def _hour_columns() -> list[Column[Any]]:
     return [Column(name, Integer, nullable=False, server_default="0") for name in HOURS]
 
 
+def _pair_day() -> list[Column[Any]]:
+    """What every API aggregate is kept by first: the org's day, event type, user and app
+    (or client)."""
+    return [
+        required_text("org_id", 18),
+        Column("day", Date, nullable=False),
+        required_text("event_type", 64),
+        required_text("user_id", 18),
+        required_text("app_key", 300),
+    ]
+
+
+def _login_kind() -> list[Column[Any]]:
+    """How a login happened, as LoginHistory labels it (not the Login file's codes)."""
+    return [
+        required_text("login_type", 64),
+        required_text("login_sub_type", 64),
+        required_text("status", 128),
+        required_text("api_type", 64),
+    ]
+
+
 def _counts() -> list[Column[Any]]:
     return [
         Column("calls", Integer, nullable=False),
@@ -78,12 +100,12 @@ def _counts() -> list[Column[Any]]:
 ingested_files = Table(
     "usage_ingested_files",
     metadata,
-    Column("org_id", String(18), nullable=False),
-    Column("file_id", String(18), nullable=False),  # 15-character prefix: both forms match
-    Column("event_type", String(64), nullable=False),
+    required_text("org_id", 18),
+    required_text("file_id", 18),  # 15-character prefix: both forms match
+    required_text("event_type", 64),
     Column("log_date", Date, nullable=False),
     Column("length", Integer),
-    Column("status", String(16), nullable=False),  # ingested | unknown_type
+    required_text("status", 16),  # ingested | unknown_type
     Column("rows", Integer, nullable=False),
     Column("bad_rows", Integer, nullable=False),
     Column("aggregates", Integer, nullable=False),
@@ -97,10 +119,10 @@ ingested_files = Table(
 coverage = Table(
     "usage_coverage",
     metadata,
-    Column("org_id", String(18), nullable=False),
+    required_text("org_id", 18),
     Column("day", Date, nullable=False),
-    Column("event_type", String(64), nullable=False),
-    Column("status", String(16), nullable=False),  # ingested | gap | empty
+    required_text("event_type", 64),
+    required_text("status", 16),  # ingested | gap | empty
     Column("note", Text, nullable=False),
     Column("recorded_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("org_id", "day", "event_type"),
@@ -110,18 +132,14 @@ api_daily = Table(
     "usage_api_daily",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("org_id", String(18), nullable=False),
-    Column("day", Date, nullable=False),
-    Column("event_type", String(64), nullable=False),
-    Column("user_id", String(18), nullable=False),
-    Column("app_key", String(300), nullable=False),
-    Column("client_name", String(255), nullable=False),
-    Column("api_family", String(32), nullable=False),
-    Column("entity", String(255), nullable=False),
-    Column("operation", String(64), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("app_id", String(18), nullable=False),
-    Column("app_name", String(255), nullable=False),
+    *_pair_day(),
+    required_text("client_name"),
+    required_text("api_family", 32),
+    required_text("entity"),
+    required_text("operation", 64),
+    required_text("status", 16),
+    required_text("app_id", 18),
+    required_text("app_name"),
     # One request of the aggregate as logged, e.g. "POST /v59.0/sobjects/Order": the
     # smallest in text order, so the same files give the same example in any order.
     Column("example", Text, nullable=False, server_default=""),
@@ -132,12 +150,8 @@ api_daily = Table(
 api_source_ips = Table(
     "usage_api_source_ips",
     metadata,
-    Column("org_id", String(18), nullable=False),
-    Column("day", Date, nullable=False),
-    Column("event_type", String(64), nullable=False),
-    Column("user_id", String(18), nullable=False),
-    Column("app_key", String(300), nullable=False),
-    Column("ip", String(64), nullable=False),
+    *_pair_day(),
+    required_text("ip", 64),
     Column("calls", Integer, nullable=False),
     PrimaryKeyConstraint("org_id", "day", "event_type", "user_id", "app_key", "ip"),
 )
@@ -145,14 +159,10 @@ api_source_ips = Table(
 field_usage = Table(
     "usage_field_daily",
     metadata,
-    Column("org_id", String(18), nullable=False),
-    Column("day", Date, nullable=False),
-    Column("event_type", String(64), nullable=False),
-    Column("user_id", String(18), nullable=False),
-    Column("app_key", String(300), nullable=False),
-    Column("entity", String(255), nullable=False),
-    Column("field", String(255), nullable=False),
-    Column("access", String(16), nullable=False),  # "read" (SOQL); writes later
+    *_pair_day(),
+    required_text("entity"),
+    required_text("field"),
+    required_text("access", 16),  # "read" (SOQL); writes later
     Column("count", Integer, nullable=False),
     # A query that read the field, literals blanked (smallest in text order, clipped).
     Column("example", Text, nullable=False, server_default=""),
@@ -164,41 +174,24 @@ field_usage = Table(
 login_events_daily = Table(
     "usage_login_events_daily",  # the Login event log file
     metadata,
-    Column("org_id", String(18), nullable=False),
+    required_text("org_id", 18),
     Column("day", Date, nullable=False),
-    Column("user_id", String(18), nullable=False),
-    Column("login_type", String(64), nullable=False),  # LoginHistory labels, not codes
-    Column("login_sub_type", String(64), nullable=False),
-    Column("status", String(128), nullable=False),
-    Column("api_type", String(64), nullable=False),
+    required_text("user_id", 18),
+    *_login_kind(),
     *_counts(),
-    PrimaryKeyConstraint(
-        "org_id", "day", "user_id", "login_type", "login_sub_type", "status", "api_type"
-    ),
+    PrimaryKeyConstraint(*LOGIN_EVENT_KEY),
 )
 
 login_history_daily = Table(
     "usage_login_history_daily",  # LoginHistory rows (SOQL)
     metadata,
-    Column("org_id", String(18), nullable=False),
+    required_text("org_id", 18),
     Column("day", Date, nullable=False),
-    Column("user_id", String(18), nullable=False),
-    Column("application", String(255), nullable=False),
-    Column("login_type", String(64), nullable=False),
-    Column("login_sub_type", String(64), nullable=False),
-    Column("status", String(128), nullable=False),
-    Column("api_type", String(64), nullable=False),
+    required_text("user_id", 18),
+    required_text("application"),
+    *_login_kind(),
     *_counts(),
-    PrimaryKeyConstraint(
-        "org_id",
-        "day",
-        "user_id",
-        "application",
-        "login_type",
-        "login_sub_type",
-        "status",
-        "api_type",
-    ),
+    PrimaryKeyConstraint(*LOGIN_HISTORY_KEY),
 )
 
 login_history_cursor = Table(
@@ -212,13 +205,13 @@ login_history_cursor = Table(
 users = Table(
     "usage_users",
     metadata,
-    Column("org_id", String(18), nullable=False),
-    Column("user_id", String(18), nullable=False),
-    Column("username", String(255), nullable=False),
-    Column("name", String(255), nullable=False),
-    Column("email", String(255), nullable=False),
-    Column("license", String(255), nullable=False),
-    Column("profile", String(255), nullable=False),
+    required_text("org_id", 18),
+    required_text("user_id", 18),
+    required_text("username"),
+    required_text("name"),
+    required_text("email"),
+    required_text("license"),
+    required_text("profile"),
     Column("is_active", Boolean, nullable=False),
     Column("last_login", UtcDateTime()),
     Column("title", String(255)),
@@ -231,10 +224,10 @@ oauth_tokens = Table(
     "usage_oauth_tokens",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("org_id", String(18), nullable=False, index=True),
-    Column("user_id", String(18), nullable=False),
-    Column("app_name", String(255), nullable=False),
-    Column("app_id", String(18), nullable=False),  # AppMenuItem.ApplicationId, may be ""
+    required_text("org_id", 18, index=True),
+    required_text("user_id", 18),
+    required_text("app_name"),
+    required_text("app_id", 18),  # AppMenuItem.ApplicationId, may be ""
     Column("use_count", Integer),
     Column("last_used", UtcDateTime()),
     Column("created", UtcDateTime()),
@@ -244,9 +237,9 @@ oauth_tokens = Table(
 connected_apps = Table(
     "usage_connected_apps",
     metadata,
-    Column("org_id", String(18), nullable=False),
-    Column("app_id", String(18), nullable=False),
-    Column("name", String(255), nullable=False),
+    required_text("org_id", 18),
+    required_text("app_id", 18),
+    required_text("name"),
     Column("admin_approved_only", Boolean, nullable=False),
     Column("snapshot_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("org_id", "app_id"),
@@ -255,11 +248,11 @@ connected_apps = Table(
 app_access = Table(
     "usage_app_access",  # SetupEntityAccess rows granting a connected app
     metadata,
-    Column("org_id", String(18), nullable=False),
-    Column("app_id", String(18), nullable=False),
-    Column("parent_id", String(18), nullable=False),  # PermissionSet (profile-owned or not)
+    required_text("org_id", 18),
+    required_text("app_id", 18),
+    required_text("parent_id", 18),  # PermissionSet (profile-owned or not)
     Column("is_owned_by_profile", Boolean, nullable=False),
-    Column("profile_id", String(18), nullable=False),
+    required_text("profile_id", 18),
     Column("snapshot_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("org_id", "app_id", "parent_id"),
 )
@@ -267,10 +260,10 @@ app_access = Table(
 assignments = Table(
     "usage_permset_assignments",
     metadata,
-    Column("org_id", String(18), nullable=False),
-    Column("assignee_id", String(18), nullable=False),
-    Column("permission_set_id", String(18), nullable=False),
-    Column("permission_set_name", String(255), nullable=False),
+    required_text("org_id", 18),
+    required_text("assignee_id", 18),
+    required_text("permission_set_id", 18),
+    required_text("permission_set_name"),
     Column("is_owned_by_profile", Boolean, nullable=False),
     Column("snapshot_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("org_id", "assignee_id", "permission_set_id"),
