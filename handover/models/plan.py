@@ -54,13 +54,19 @@ class FieldEvidence(FrozenModel):
     example: str = ""
 
 
-class ObjectAccess(FrozenModel):
+class ObjectFlags(FrozenModel):
+    """The six object permissions (ObjectPermissions' Permissions* fields): what a human
+    holds on an object, or what a plan grants on it."""
+
     read: bool = False
     create: bool = False
     edit: bool = False
     delete: bool = False
     view_all: bool = False
     modify_all: bool = False
+
+
+class ObjectAccess(ObjectFlags):
     view_all_fields: bool = False
 
 
@@ -70,15 +76,7 @@ class FieldAccess(FrozenModel):
 
 
 _NO_OBJECT_ACCESS = ObjectAccess()
-_ALL_OBJECT_ACCESS = ObjectAccess(
-    read=True,
-    create=True,
-    edit=True,
-    delete=True,
-    view_all=True,
-    modify_all=True,
-    view_all_fields=True,
-)
+_ALL_OBJECT_ACCESS = ObjectAccess(**dict.fromkeys(ObjectAccess.model_fields, True))
 
 
 class HumanAccess(FrozenModel):
@@ -184,14 +182,8 @@ class PlanInputs(FrozenModel):
         return value
 
 
-class ObjectPermission(FrozenModel):
+class ObjectPermission(ObjectFlags):
     object: str
-    read: bool = False
-    create: bool = False
-    edit: bool = False
-    delete: bool = False
-    view_all: bool = False
-    modify_all: bool = False
 
 
 class FieldPermission(FrozenModel):
