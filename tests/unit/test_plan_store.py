@@ -18,14 +18,27 @@ from handover.store.plans import PlanStore
 from handover.usage import UsageStore
 from tests.unit.test_plan import make_inputs, op, plan_of
 from tests.unit.test_plan_templates import blocked_plan, mule_plan
+from tests.unit.test_usage_store import PG_URL, _empty_postgres
 
 T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
 
 
-@pytest.fixture
-def plans(tmp_path: Path) -> Iterator[PlanStore]:
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql", marks=pytest.mark.skipif(not PG_URL, reason="no TEST_POSTGRES_URL")
+        ),
+    ]
+)
+def plans(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[PlanStore]:
     clock = iter([T0 + timedelta(minutes=i) for i in range(100)])
-    with PlanStore(f"sqlite:///{tmp_path / 'handover.db'}", clock=lambda: next(clock)) as store:
+    url = f"sqlite:///{tmp_path / 'handover.db'}"
+    if request.param == "postgresql":
+        assert PG_URL
+        _empty_postgres(PG_URL)
+        url = PG_URL
+    with PlanStore(url, clock=lambda: next(clock)) as store:
         yield store
 
 
