@@ -168,7 +168,9 @@ def run_handover(path: Path) -> tuple[int, float]:
     """The timed part is ``ingest_event_log`` alone: imports and creating the store are a
     fixed cost of a run, not of a file's size."""
     from handover.usage import EventLogFileMeta, UsageStore
+    from handover.usage.parse import tune_polars
 
+    tune_polars(os.environ)  # as the CLI and the flows do
     with tempfile.TemporaryDirectory() as tmp:
         store = UsageStore(f"sqlite:///{tmp}/bench.db")
         meta = EventLogFileMeta("0AT5g00000BENCH", "ApiTotalUsage", DAY, path.stat().st_size)

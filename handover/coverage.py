@@ -9,12 +9,17 @@ because no run fetched it in time ("gap"). Gaps are reported in every report.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+
+from .models import EventLogFileMeta
 
 # Daily files are generated in non-peak hours the day after (REST guide); by 06:00 UTC
 # the previous day's file is there if it will ever be.
 FILES_READY_BY = time(6, 0)
+# Every Enterprise org writes these: their days are decided even when none is listed.
+FREE_TYPES = ("ApiTotalUsage", "Login")
 
 
 @dataclass(frozen=True)
@@ -73,4 +78,33 @@ def decide(
                     )
                 )
         day += timedelta(days=1)
+    return out
+
+
+def window_statuses(
+    *,
+    files: Sequence[EventLogFileMeta],
+    ingested_ids: Collection[str],
+    decided: Mapping[str, Collection[date]],
+    org_now: datetime,
+    start: date,
+    end: date,
+) -> list[DayStatus]:
+    """What a run records for the window: for every event type listed now (and the free
+    ones always), the status of each day not decided by an earlier run.
+
+    ``files``: every file the org lists now; ``ingested_ids``: those of them the store
+    has; ``decided``: event type -> days already recorded."""
+    ingested = [f for f in files if f.file_id in ingested_ids]
+    out: list[DayStatus] = []
+    for event_type in sorted({f.event_type for f in files} | set(FREE_TYPES)):
+        out += decide(
+            event_type=event_type,
+            start=start,
+            end=end,
+            org_now=org_now,
+            ingested_days={f.log_date for f in ingested if f.event_type == event_type},
+            listed_days={f.log_date for f in files if f.event_type == event_type},
+            already_decided=set(decided.get(event_type, ())),
+        )
     return out

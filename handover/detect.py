@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Set
+from typing import Any
 
 from .evidence import evidence_rows, person
 from .models import VERDICTS, Evidence, Finding, UsageProfile, Verdict, finding_id
@@ -87,6 +88,31 @@ def classify_all(
         findings,
         key=lambda f: (_VERDICT_ORDER[f.verdict], -f.score, f.username, f.app_key, f.finding_id),
     )
+
+
+def finding_json(f: Finding) -> dict[str, Any]:
+    """The --json contract (as ``plan_json`` is a plan's): finding_id, user_id, username,
+    app_name, verdict, score, evidence, and the rest of what a person needs to judge it."""
+    return {
+        "finding_id": f.finding_id,
+        "user_id": f.user_id,
+        "username": f.username,
+        "app_name": f.app_name,
+        "app_key": f.app_key,
+        "connected_app_id": f.connected_app_id,
+        "verdict": f.verdict,
+        "score": round(f.score, 3),
+        "license": f.license,
+        "profile": f.profile,
+        "total_calls": f.total_calls,
+        "is_new": f.is_new,
+        "reasons": f.reasons,
+        "window": {"start": f.window_start.isoformat(), "end": f.window_end.isoformat()},
+        "evidence": {
+            e.key: {"label": e.label, "value": e.value, "detail": e.detail, "weight": e.weight}
+            for e in f.evidence
+        },
+    }
 
 
 def _verdict(

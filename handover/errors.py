@@ -2,6 +2,8 @@
 
 HandoverError
 ├── ConfigError (also ValueError)      bad or missing configuration
+├── StoreError                         the handover store could not be opened, written or read
+│   └── PlanIntegrityError             a saved plan no longer matches its hash
 ├── SalesforceGatewayError             a call to the org failed
 │   ├── AuthenticationError            credentials rejected or expired
 │   ├── PermissionDenied               handover's own user lacks a permission
@@ -17,6 +19,14 @@ class HandoverError(Exception):
 
 
 class ConfigError(HandoverError, ValueError):
+    pass
+
+
+class StoreError(HandoverError):
+    pass
+
+
+class PlanIntegrityError(StoreError):
     pass
 
 

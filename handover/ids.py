@@ -50,6 +50,13 @@ def to18(record_id: str) -> str:
     return record_id[:15] + checksum_suffix(record_id[:15])
 
 
+def norm_id(value: object) -> str:
+    """18-character form of a valid id; anything else (test org names, "") unchanged: the
+    form every id is stored and compared in."""
+    text = "" if value is None else str(value)
+    return to18(text) if is_valid_id(text) else text
+
+
 def to15(record_id: str) -> str:
     """18 -> 15 characters: the case-sensitive form used by event log files."""
     if len(record_id) not in (15, 18):

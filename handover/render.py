@@ -1,19 +1,22 @@
-"""Rendering for people: jinja2 templates (templates/ owns all wording)."""
+"""Rendering for people: jinja2 templates (templates/ owns all wording), through the one
+Jinja environment every report and Slack message is rendered with."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import BaseLoader, Environment, StrictUndefined, TemplateNotFound
 
+from .blockkit import block_kit_problems, clip, link_target, mrkdwn
 from .models import AccessPlan, Finding, PlanRefusal
 from .planning.headline import permission_words
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES_PACKAGE = "templates"
 
 VERDICT_LABELS = {
     "integration_under_human": "Integration under a human account",
@@ -39,18 +42,47 @@ def _md_cell(value: Any) -> str:
     return _fmt(value).replace("|", "\\|").replace("\n", " ")
 
 
+class PackageDataLoader(BaseLoader):
+    """Templates read from a package's data with importlib.resources: the checkout, a
+    wheel installed anywhere, or a zip all look the same. Names are "/"-separated paths
+    below the package ("slack/digest.json.j2")."""
+
+    def __init__(self, package: str) -> None:
+        self.package = package
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        parts = template.split("/")
+        if any(p in ("", ".", "..") for p in parts):
+            raise TemplateNotFound(template)
+        resource = files(self.package).joinpath(*parts)
+        if not resource.is_file():
+            raise TemplateNotFound(template)
+        return resource.read_text(encoding="utf-8"), str(resource), lambda: True
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
+    """The one Jinja environment: Markdown and Slack JSON alike (nothing is HTML-escaped:
+    JSON strings go through ``tojson``, org data shown as mrkdwn through ``mrkdwn``)."""
     env = Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
+        loader=PackageDataLoader(TEMPLATES_PACKAGE),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        autoescape=False,
     )
-    env.filters["fmt"] = _fmt
-    env.filters["cell"] = _md_cell
-    env.globals["verdict_label"] = VERDICT_LABELS.get
+    env.filters |= {
+        "fmt": _fmt,
+        "cell": _md_cell,
+        "mrkdwn": mrkdwn,
+        "link_target": link_target,
+        "clip": clip,
+        "thousands": lambda n: f"{int(n):,}",
+    }
+    env.globals |= {"verdict_label": VERDICT_LABELS.get, "mrkdwn": mrkdwn, "clip": clip}
     return env
 
 
@@ -86,16 +118,6 @@ def _day(value: date | datetime | None) -> str:
     return (value.date() if isinstance(value, datetime) else value).isoformat()
 
 
-def _slack_text(value: Any) -> str:
-    # Slack's three control characters; anything else in org data is shown as typed.
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _clip(value: Any, limit: int) -> str:
-    text = str(value)
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def render_plan_markdown(plan: AccessPlan | PlanRefusal) -> str:
     """The plan (or the refusal) as the Markdown of a Prefect artifact."""
     return (
@@ -111,8 +133,6 @@ def render_plan_blocks(
     """The plan (or the refusal) as Slack Block Kit blocks; ``plan.headline`` is the
     notification text to post with them. Raises ValueError if the template produced
     something Slack would reject."""
-    from .slack.digest import block_kit_problems  # Slack's limits, checked in one place
-
     rendered = (
         environment()
         .get_template(PLAN_BLOCKS)
@@ -121,8 +141,6 @@ def render_plan_blocks(
             run_url=run_url,
             max_objects=MAX_PLAN_OBJECTS,
             max_blockers=MAX_PLAN_BLOCKERS,
-            mrkdwn=_slack_text,
-            clip=_clip,
             words=permission_words,
         )
     )

@@ -4,16 +4,16 @@ Thin: the gateway does the I/O, the store does the bookkeeping."""
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from handover.coverage import DayStatus, decide
-from handover.salesforce import EventLogFileMeta, SalesforceGateway
-from handover.usage.store import EventLogFileMeta as StoreFileMeta
-from handover.usage.store import UsageStore
+from handover.coverage import window_statuses
+from handover.models import EventLogFileMeta
+from handover.salesforce import SalesforceGateway
+from handover.usage import Coverage, UsageStore
 
 # Free types every Enterprise org has, then the Event Monitoring ones when present.
 EVENT_TYPES = ["ApiTotalUsage", "Login", "RestApi", "API", "BulkApi"]
@@ -46,6 +46,14 @@ def list_event_log_files(gateway: SalesforceGateway) -> list[EventLogFileMeta]:
     return gateway.event_log_files(EVENT_TYPES)
 
 
+@task(name="find-new-event-log-files", cache_policy=NO_CACHE, persist_result=False)
+def new_event_log_files(
+    store: UsageStore, org_id: str, files: list[EventLogFileMeta]
+) -> list[EventLogFileMeta]:
+    """The listed files the store has not ingested yet: each is downloaded once."""
+    return [f for f in files if not store.is_file_ingested(org_id, f.file_id)]
+
+
 @task(name="ingest-event-log-file", cache_policy=NO_CACHE, persist_result=False)
 def ingest_event_log_file(
     gateway: SalesforceGateway, store: UsageStore, org_id: str, meta: EventLogFileMeta
@@ -54,16 +62,7 @@ def ingest_event_log_file(
     logger = get_run_logger()
     with tempfile.TemporaryDirectory(prefix="handover-elf-") as tmp:
         path = gateway.download_log_file(meta, Path(tmp) / f"{meta.file_id}.csv")
-        result = store.ingest_event_log(
-            org_id,
-            StoreFileMeta(
-                file_id=meta.file_id,
-                event_type=meta.event_type,
-                log_date=meta.log_date,
-                length=meta.length,
-            ),
-            path,
-        )
+        result = store.ingest_event_log(org_id, meta, path)
     rows = int(getattr(result, "rows", 0))
     logger.info("ingested %s of %s: %s rows", meta.event_type, meta.log_date, f"{rows:,}")
     return rows
@@ -79,27 +78,25 @@ def ingest_login_history(gateway: SalesforceGateway, store: UsageStore, org_id: 
 
 @task(name="update-coverage", cache_policy=NO_CACHE, persist_result=False)
 def update_coverage(
-    store: UsageStore, org_id: str, files: list[EventLogFileMeta], org_now: datetime, start, end
-) -> list[DayStatus]:
-    """Decide, for every day of the window, whether its logs were ingested, empty or missed."""
-    decided_all: list[DayStatus] = []
-    types = sorted({f.event_type for f in files} | {"ApiTotalUsage", "Login"})
+    store: UsageStore,
+    org_id: str,
+    files: list[EventLogFileMeta],
+    org_now: datetime,
+    start: date,
+    end: date,
+) -> Coverage:
+    """Record, for every day of the window, whether its logs were ingested, empty or
+    missed (``handover.coverage`` decides); the window's coverage as recorded now."""
     existing = store.coverage(org_id, start, end)
     # One store lookup per listed file, not one per (day, file) pair.
-    ingested_files = [f for f in files if store.is_file_ingested(org_id, f.file_id)]
-    for event_type in types:
-        listed = {f.log_date for f in files if f.event_type == event_type}
-        ingested = {f.log_date for f in ingested_files if f.event_type == event_type}
-        already = existing.decided_days(event_type)
-        for status in decide(
-            event_type=event_type,
-            start=start,
-            end=end,
-            org_now=org_now,
-            ingested_days=ingested,
-            listed_days=listed,
-            already_decided=already,
-        ):
-            store.record_coverage(org_id, status.day, status.event_type, status.status, status.note)
-            decided_all.append(status)
-    return decided_all
+    ingested = {f.file_id for f in files if store.is_file_ingested(org_id, f.file_id)}
+    for status in window_statuses(
+        files=files,
+        ingested_ids=ingested,
+        decided=existing.records,
+        org_now=org_now,
+        start=start,
+        end=end,
+    ):
+        store.record_coverage(org_id, status.day, status.event_type, status.status, status.note)
+    return store.coverage(org_id, start, end)

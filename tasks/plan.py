@@ -1,6 +1,7 @@
 """Plan tasks: read the finding and its evidence from the usage store, read the human's
-access and the objects' describes from the org, publish the plan. Thin: the store, the
-gateway and handover.plan do the work. Every org read is read-only: planning never writes.
+access and the objects' describes from the org, save the plan by its hash, publish it.
+Thin: the store, the gateway and handover.plan do the work. Every org read is read-only:
+planning never writes to the org.
 """
 
 from __future__ import annotations
@@ -13,15 +14,26 @@ from prefect.cache_policies import NO_CACHE
 
 from handover.errors import EvidenceError
 from handover.models import AccessPlan, Finding, HumanAccess, PlanRefusal
-from handover.planning.inputs import OrgFacts, StoreEvidence, grantability_note
+from handover.plan import build_plan
+from handover.planning.inputs import OrgFacts, StoreEvidence, grantability_note, plan_inputs
 from handover.render import render_plan_markdown
 from handover.salesforce import SalesforceGateway
 from handover.salesforce.access import PUBLIC_OBJECTS
+from handover.settings import PlanSettings
+from handover.store.plans import PlanStore
 from handover.usage.store import UsageStore
+from tasks.report import artifact_key
 
 OBJECT_FLAGS = ("read", "create", "edit", "delete", "view_all", "modify_all")
-PLAN_ARTIFACT = "access-plan"
-PERMISSIONS_ARTIFACT = "access-plan-permissions"
+
+
+def plan_artifact_key(finding_id: str) -> str:
+    """The plan's Markdown artifact: one key per finding, so its history is that finding's."""
+    return artifact_key("access-plan", finding_id)
+
+
+def permissions_artifact_key(finding_id: str) -> str:
+    return artifact_key("access-plan", finding_id, "permissions")
 
 
 @task(name="load-finding", cache_policy=NO_CACHE, persist_result=False)
@@ -99,6 +111,30 @@ def read_org_facts(
     )
 
 
+@task(name="build-plan", cache_policy=NO_CACHE, persist_result=False)
+def make_plan(
+    finding: Finding,
+    evidence: StoreEvidence,
+    human: HumanAccess,
+    facts: OrgFacts,
+    settings: PlanSettings,
+) -> AccessPlan | PlanRefusal:
+    """The least-privilege plan from what was read (or the refusal, saying why)."""
+    return build_plan(plan_inputs(finding, evidence, human, facts), settings)
+
+
+@task(name="save-plan", cache_policy=NO_CACHE, persist_result=False)
+def save_plan(plans: PlanStore, plan: AccessPlan | PlanRefusal) -> str | None:
+    """The plan, saved under its hash: what an approval binds to and the migration applies.
+    A refusal is no plan: nothing to approve or apply, so nothing is saved."""
+    if not isinstance(plan, AccessPlan):
+        get_run_logger().info("no plan to save: %s", plan.status)
+        return None
+    saved = plans.save(plan)
+    get_run_logger().info("plan %s saved (%s)", saved.plan_hash[:12], saved.status)
+    return saved.plan_hash
+
+
 def permissions_table(plan: AccessPlan) -> list[dict[str, Any]]:
     """One row per object and field permission, with the successful calls behind it."""
     calls: dict[str, int] = {}
@@ -134,12 +170,14 @@ def publish_plan(plan: AccessPlan | PlanRefusal) -> str:
     """The plan (or the refusal) as a Markdown artifact, and its permissions as a table."""
     markdown = render_plan_markdown(plan)
     create_markdown_artifact(
-        markdown, key=PLAN_ARTIFACT, description=f"Access plan for {plan.app_name}"
+        markdown,
+        key=plan_artifact_key(plan.finding_id),
+        description=f"Access plan for {plan.app_name}",
     )
     if isinstance(plan, AccessPlan):
         create_table_artifact(
             permissions_table(plan),
-            key=PERMISSIONS_ARTIFACT,
+            key=permissions_artifact_key(plan.finding_id),
             description=f"Permissions planned for {plan.user.username}",
         )
     return markdown

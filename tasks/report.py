@@ -1,16 +1,37 @@
-"""Report tasks: what people see of a discovery run — Prefect artifacts and the Slack digest."""
+"""Report tasks: what people see of a discovery run — Prefect artifacts and the Slack
+digest — and the two things every report needs from Prefect: artifact keys it accepts, and
+the link to the run."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
 from handover.models import Finding
 from handover.render import render_discovery_report
 from handover.settings import SlackSettings
+
+
+def artifact_key(*parts: str) -> str:
+    """A Prefect artifact key from ``parts`` ("access-plan", "f-b9466bf7984b"): keys must
+    match ^[a-z0-9-]+$, so anything else becomes a dash. Same parts, same key: the
+    Artifacts page then shows each key's history."""
+    key = re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
+    if not key:
+        raise ValueError(f"no artifact key can be made of {parts!r}")
+    return key
+
+
+def run_url() -> str | None:
+    """The current flow run's page in the Prefect UI (Prefect's runtime knows it); None
+    when no UI serves it, as under the ephemeral local API, where the URL has no host."""
+    url = flow_run.ui_url
+    return url if url and url.startswith(("http://", "https://")) else None
 
 
 def findings_table(findings: list[Finding]) -> list[dict[str, Any]]:

@@ -11,10 +11,9 @@ import hashlib
 import re
 
 from ..errors import ConfigError
-from ..models import Finding, IntegrationUserSpec
+from ..models import INTEGRATION_LICENSE, Finding, IntegrationUserSpec
 from ..settings import PlanSettings
 
-INTEGRATION_LICENSE = "Salesforce Integration"
 INTEGRATION_PROFILE = "Minimum Access - API Only Integrations"
 INTEGRATION_PSL_LABEL = "Salesforce API Integration"
 INTEGRATION_PSL = "SalesforceAPIIntegrationPsl"

@@ -1,5 +1,5 @@
 """The gateway to a Salesforce org. Nothing above this package imports simple_salesforce."""
 
-from .gateway import EventLogFileMeta, SalesforceGateway
+from .gateway import SalesforceGateway
 
-__all__ = ["EventLogFileMeta", "SalesforceGateway"]
+__all__ = ["SalesforceGateway"]

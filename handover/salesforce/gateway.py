@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,9 @@ from simple_salesforce.exceptions import SalesforceResourceNotFound
 from simple_salesforce.util import exception_handler
 
 from .. import ids
+from ..datetimes import parse_sf_datetime, soql_datetime
 from ..errors import SalesforceGatewayError
-from ..models import HumanAccess, UserInfo
+from ..models import EventLogFileMeta, HumanAccess, UserInfo
 from .access import (
     OBJECT_PERMISSION_FIELDS,
     Describes,
@@ -36,30 +36,6 @@ OAUTH_TOKEN_CAP = 2500  # OauthToken: queryMore stops at 2,500 rows in total
 IN_BATCH = 200
 PERMISSION_FIELDS_BATCH = 150
 SOBJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-
-
-@dataclass(frozen=True)
-class EventLogFileMeta:
-    file_id: str
-    event_type: str
-    log_date: date
-    length: int
-    interval: str = "Daily"
-
-
-def parse_sf_datetime(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    v = value.replace("Z", "+00:00")
-    if len(v) > 5 and v[-5] in "+-" and v[-3] != ":":
-        v = v[:-2] + ":" + v[-2:]
-    return datetime.fromisoformat(v).astimezone(UTC)
-
-
-def soql_datetime(value: datetime) -> str:
-    return (
-        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    )
 
 
 class SalesforceGateway:
@@ -191,8 +167,7 @@ class SalesforceGateway:
                 seen[r["DeleteToken"]] = r
             if len(rows) < OAUTH_TOKEN_CAP or not new:
                 return list(seen.values())
-            last = parse_sf_datetime(rows[-1]["CreatedDate"])
-            assert last is not None
+            last = _required_datetime(rows[-1], "CreatedDate", "OauthToken")
             cursor = soql_datetime(last)
 
     def login_history(self, since: datetime | None) -> Iterator[dict]:
@@ -210,8 +185,7 @@ class SalesforceGateway:
         )
         out = []
         for r in rows:
-            log_date = parse_sf_datetime(r["LogDate"])
-            assert log_date is not None
+            log_date = _required_datetime(r, "LogDate", "EventLogFile")
             out.append(
                 EventLogFileMeta(
                     file_id=r["Id"],
@@ -395,6 +369,17 @@ class SalesforceGateway:
     def raw(self) -> Any:
         """The underlying client, for the rare call the gateway lacks (avoid)."""
         return self._sf
+
+
+def _required_datetime(row: dict, field: str, sobject: str) -> datetime:
+    """A datetime the reads cannot do without (a file's day, a paging cursor)."""
+    value = parse_sf_datetime(row.get(field))
+    if value is None:
+        raise SalesforceGatewayError(
+            f"{sobject} {row.get('Id') or ''} has no readable {field} ({row.get(field)!r}); "
+            "report this org's answer: handover reads Salesforce's ISO 8601 datetimes"
+        )
+    return value
 
 
 def _checked_id(value: str, what: str) -> str:

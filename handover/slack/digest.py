@@ -11,40 +11,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from functools import cache
-from pathlib import Path
 from typing import Any, Literal
 
 import jinja2
-from pydantic import BaseModel, ConfigDict
 from slack_sdk import WebClient
 
-from handover.models import Finding
+from handover.blockkit import block_kit_problems
+from handover.models import Finding, FrozenModel
+from handover.render import environment
 from handover.settings import SlackSettings
 
 from .client import SLACK_FAILURES, build_client, error_code, failure_hint
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 DIGEST_TEMPLATE = "slack/digest.json.j2"
 MAX_FINDINGS = 20  # 6 fixed blocks + 2 per finding stays under Slack's 50
 DIGEST_VERDICT = "integration_under_human"
 SKIPPED_NOT_CONFIGURED = "skipped: Slack not configured"
 SKIPPED_NOTHING_NEW = "skipped: no new findings to report"
 
-# Slack's documented Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks).
-MAX_BLOCKS, MAX_HEADER, MAX_SECTION_TEXT, MAX_FIELD, MAX_CONTEXT = 50, 150, 3000, 2000, 10
 
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class RenderedMessage(_Frozen):
+class RenderedMessage(FrozenModel):
     text: str  # the notification / screen-reader fallback, always set
     blocks: list[dict[str, Any]]
 
 
-class DigestResult(_Frozen):
+class DigestResult(FrozenModel):
     status: Literal["posted", "skipped", "failed"]
     detail: str  # one line for the log: "posted 3 new findings to C0123", "failed: ..."
     channel: str | None = None
@@ -67,50 +58,18 @@ def digest_findings(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(chosen, key=lambda f: (-f.score, -f.total_calls, f.username, f.app_name))
 
 
-def _mrkdwn(value: Any) -> str:
-    # Slack's three control characters; anything else in org data is shown as typed.
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _link_target(url: Any) -> str:
-    return _mrkdwn(url).replace("|", "%7C")
-
-
-def _clip(value: Any, limit: int) -> str:
-    text = str(value)
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-@cache
-def _environment(templates_dir: Path) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir),
-        autoescape=False,  # JSON out: strings are escaped by tojson and mrkdwn explicitly
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=False,
-    )
-    env.filters |= {
-        "mrkdwn": _mrkdwn,
-        "link_target": _link_target,
-        "clip": _clip,
-        "thousands": lambda n: f"{int(n):,}",
-    }
-    return env
-
-
 def render_digest(
     findings: list[Finding],
     *,
     org_name: str,
     run_url: str | None,
     max_findings: int = MAX_FINDINGS,
-    templates_dir: Path = TEMPLATES_DIR,
 ) -> RenderedMessage:
     """The digest message for ``findings`` (already chosen and ordered): the first
     ``max_findings`` shown, the rest counted. Raises ValueError if the template produced
     something Slack would reject."""
     shown = findings[:max_findings]
-    template = _environment(templates_dir).get_template(DIGEST_TEMPLATE)
+    template = environment().get_template(DIGEST_TEMPLATE)
     rendered = template.render(
         org_name=org_name, run_url=run_url, findings=shown, omitted=len(findings) - len(shown)
     )
@@ -119,29 +78,6 @@ def render_digest(
     if problems:
         raise ValueError(f"{DIGEST_TEMPLATE} broke Block Kit limits: {'; '.join(problems)}")
     return message
-
-
-def block_kit_problems(blocks: list[dict[str, Any]], *, text: str | None = None) -> list[str]:
-    """What Slack would refuse in a message (the limits handover's templates can reach)."""
-    problems = [] if text and text.strip() else ["no fallback text"]
-    if len(blocks) > MAX_BLOCKS:
-        problems.append(f"{len(blocks)} blocks, Slack takes {MAX_BLOCKS}")
-    for i, block in enumerate(blocks):
-        kind, body = block.get("type"), block.get("text") or {}
-        size = len(body.get("text", ""))
-        if kind == "header" and (body.get("type") != "plain_text" or size > MAX_HEADER):
-            problems.append(
-                f"block {i}: header must be plain_text of at most {MAX_HEADER} characters"
-            )
-        if kind == "section" and size > MAX_SECTION_TEXT:
-            problems.append(f"block {i}: section text of {size} characters, max {MAX_SECTION_TEXT}")
-        if kind == "section" and any(
-            len(f.get("text", "")) > MAX_FIELD for f in block.get("fields", [])
-        ):
-            problems.append(f"block {i}: a section field over {MAX_FIELD} characters")
-        if kind == "context" and not 0 < len(block.get("elements", [])) <= MAX_CONTEXT:
-            problems.append(f"block {i}: context needs 1 to {MAX_CONTEXT} elements")
-    return problems
 
 
 def post_digest(

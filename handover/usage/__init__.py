@@ -5,11 +5,11 @@ and snapshots, records which days are covered, and builds ``UsageProfile`` lists
 detection. ``parse_event_log`` is the pure, streaming parser underneath.
 """
 
+from ..models import EventLogFileMeta
 from .model import (
     Coverage,
     CoverageGap,
     CoverageStatus,
-    EventLogFileMeta,
     EventLogFormatError,
     IngestResult,
     UsageStoreError,

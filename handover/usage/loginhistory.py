@@ -5,30 +5,12 @@ the transaction."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from .. import ids
+from ..datetimes import parse_sf_datetime
 from .model import HourCounts
-
-
-def parse_sf_datetime(value: Any) -> datetime | None:
-    """Salesforce datetimes ("2026-11-01T09:00:00.000+0000", "...Z", "...+00:00") -> UTC."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    text = str(value).strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    elif len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():
-        text = text[:-2] + ":" + text[-2:]  # +0000 -> +00:00 (fromisoformat on 3.11)
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
 
 LoginHistoryKey = tuple[date, str, str, str, str, str, str]
 

@@ -8,30 +8,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from ..errors import HandoverError
+from ..errors import StoreError
 
 CoverageStatus = Literal["ingested", "gap", "empty"]
 COVERAGE_STATUSES: tuple[CoverageStatus, ...] = ("ingested", "gap", "empty")
 
 
-class UsageStoreError(HandoverError):
-    """The usage store could not be opened or written."""
+# The store's error under the name usage callers have always caught.
+UsageStoreError = StoreError
 
 
 class EventLogFormatError(UsageStoreError, ValueError):
     """An event log file is not the CSV we expect (no header, no USER_ID, ...)."""
-
-
-@dataclass(frozen=True)
-class EventLogFileMeta:
-    """One EventLogFile row, as listed by the org (the CSV itself is fetched separately)."""
-
-    file_id: str  # 0AT..., 15 or 18 characters
-    event_type: str  # "ApiTotalUsage", "Login", "RestApi", ...
-    log_date: date  # the UTC day the file covers
-    length: int | None = None  # LogFileLength, bytes
-    interval: str = "Daily"
-    sequence: int = 0
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,7 @@ value, never once per row.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, MutableMapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
@@ -21,8 +20,7 @@ import polars as pl
 
 from .. import ids
 from .csvsource import Source, csv_input
-from .model import ApiAgg, EventLogFormatError, LoginAgg, ParseResult, app_key_of
-from .naming import (
+from .decode import (
     api_type_label,
     login_status_label,
     login_sub_type_label,
@@ -30,6 +28,7 @@ from .naming import (
     operation_of,
     status_of,
 )
+from .model import ApiAgg, EventLogFormatError, LoginAgg, ParseResult, app_key_of
 from .soql import normalize_soql_expr, soql_fields
 
 API_TYPES: Final = frozenset({"ApiTotalUsage", "RestApi", "API", "BulkApi"})
@@ -115,9 +114,19 @@ def _timestamp(header: list[str]) -> pl.Expr:
 
 # polars sizes its streaming CSV reads only through these environment variables, read
 # when a query runs. Its defaults peaked at ~420 MB RSS on a 5 M-row file; 2 MB chunks
-# with a prefetch of 2 stayed under 250 MB at the same speed (benchmarks/ingest.py). Set
-# with setdefault so an operator's own value wins; this is tuning, not configuration.
-_POLARS_TUNING = {"POLARS_CSV_CHUNK_SIZE": "2000000", "POLARS_CSV_CHUNK_PREFETCH_LIMIT": "2"}
+# with a prefetch of 2 stayed under 250 MB at the same speed (benchmarks/ingest.py).
+POLARS_TUNING: Final = {
+    "POLARS_CSV_CHUNK_SIZE": "2000000",
+    "POLARS_CSV_CHUNK_PREFETCH_LIMIT": "2",
+}
+
+
+def tune_polars(environ: MutableMapping[str, str]) -> None:
+    """Set ``POLARS_TUNING`` in ``environ`` where it is not set: an operator's own value
+    wins, this is tuning, not configuration. Entry points call it with ``os.environ``
+    (the CLI, the flows' module a worker imports, the benchmarks)."""
+    for name, value in POLARS_TUNING.items():
+        environ.setdefault(name, value)
 
 
 # Low-cardinality columns are parsed straight to Categorical: grouping hashes small ints,
@@ -135,8 +144,6 @@ _CATEGORICAL = frozenset({
 def _scan(source: str | bytes, header: list[str], base: list[pl.Expr]) -> pl.LazyFrame:
     """The file's canonical columns, plus ``day`` (yyyyMMdd) and ``hr`` (0-23, null when
     the timestamp is unreadable)."""
-    for name, value in _POLARS_TUNING.items():
-        os.environ.setdefault(name, value)
     lf = pl.scan_csv(
         source, has_header=True, infer_schema=False, encoding="utf8-lossy",
         truncate_ragged_lines=True, quote_char='"',

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from ..models import AppRef, UsageProfile, UserInfo
-from . import schema as t
-from .coverage import api_sources_by_day
+from ..store import tables as t
+from .coverage_records import api_sources_by_day
 from .model import Coverage
 
 _FREE = "ApiTotalUsage"

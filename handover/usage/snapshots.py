@@ -8,18 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .. import ids
+from ..datetimes import parse_sf_datetime
+from ..ids import norm_id
 from ..models import UserInfo
-from .loginhistory import parse_sf_datetime
 from .writes import soql_value
 
 Row = dict[str, Any]
-
-
-def norm_id(value: object) -> str:
-    """18-character form of a valid id; anything else (test org names, "") unchanged."""
-    text = "" if value is None else str(value)
-    return ids.to18(text) if ids.is_valid_id(text) else text
 
 
 def _unique(rows: Iterable[tuple[Any, Row]]) -> list[Row]:

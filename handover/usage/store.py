@@ -9,31 +9,39 @@ access) are replaced whole. Reads never hold the write lock.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
+from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from ..models import FieldEvidence, Finding, OperationEvidence, UsageProfile, UserInfo
-from . import evidence, findings, snapshots
-from . import schema as t
-from .coverage import read_coverage, upsert_coverage
+from ..ids import norm_id
+from ..models import (
+    EventLogFileMeta,
+    FieldEvidence,
+    Finding,
+    OperationEvidence,
+    UsageProfile,
+    UserInfo,
+)
+from ..store import findings
+from ..store import tables as t
+from ..store.engine import Database, write_transaction
+from . import plan_evidence as evidence
+from . import snapshots
+from .coverage_records import read_coverage, upsert_coverage
 from .csvsource import Source
-from .engine import migrate, open_engine, write_transaction
-from .evidence import EvidenceCoverage
 from .loginhistory import aggregate_login_history
 from .model import (
     Coverage,
     CoverageStatus,
-    EventLogFileMeta,
     IngestResult,
     ParseResult,
 )
 from .parse import parse_event_log
+from .plan_evidence import EvidenceCoverage
 from .profiles import build_profiles
-from .snapshots import norm_id
 from .writes import (
     API_KEY,
     LOGIN_EVENT_KEY,
@@ -44,27 +52,8 @@ from .writes import (
 )
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UsageStore:
+class UsageStore(Database):
     """``UsageStore(url)`` opens (and creates or migrates) the store."""
-
-    def __init__(self, url: str, *, clock: Callable[[], datetime] = _utcnow) -> None:
-        self.url = url
-        self.engine = open_engine(url)
-        self.clock = clock
-        self.schema_revision = migrate(self.engine)
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    def __enter__(self) -> UsageStore:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
     # ------------------------------------------------------------------ event log files
 
@@ -306,7 +295,7 @@ class UsageStore:
             return {f"{e}.{name}": int(n) for e, name, n in conn.execute(query)}
 
     # ------------------------------------------------------------------ evidence for plans
-    # One (user, app) pair over a window; see evidence.py for what counts.
+    # One (user, app) pair over a window; see plan_evidence.py for what counts.
 
     def operation_evidence(
         self, org_id: str, user_id: str, app_key: str, start: date, end: date

@@ -10,10 +10,10 @@ from sqlalchemy import Connection, Table, case, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from . import schema as t
+from ..store import tables as t
 
 # The aggregate keys live with the tables they are unique on.
-from .schema import API_KEY, LOGIN_EVENT_KEY, LOGIN_HISTORY_KEY
+from ..store.tables import API_KEY, LOGIN_EVENT_KEY, LOGIN_HISTORY_KEY
 
 __all__ = ["API_KEY", "LOGIN_EVENT_KEY", "LOGIN_HISTORY_KEY"]
 

@@ -85,3 +85,21 @@ def test_bad_configuration_is_one_message_not_a_traceback(args, message, tmp_pat
     )
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_rejected_credentials_are_one_message_before_any_flow_runs(emulator_info, tmp_path):
+    bad = tmp_path / "info.json"
+    bad.write_text(
+        json.dumps({**json.loads(Path(emulator_info).read_text()), "access_token": "00D!expired"})
+    )
+    proc = subprocess.run(
+        [str(HANDOVER), "discover", "--emulator", str(bad)],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "session expired or is invalid" in " ".join(proc.stderr.split())
+    assert "Traceback" not in proc.stderr and "Task run" not in proc.stderr
+    assert "00D!expired" not in proc.stderr  # a credential is never echoed

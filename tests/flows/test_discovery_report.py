@@ -67,6 +67,10 @@ def test_report_artifacts_and_digest_of_new_findings_only(
 
     posted = slack.workspace.posted("#handover")
     assert len(posted) == 1 and flagged[0]["username"] in str(posted[0].blocks)
+    # The digest links to the run that found them, as Prefect's runtime names it.
+    assert f"/flow-runs/flow-run/{reports[0].flow_run_id}|Open the Prefect run>" in str(
+        posted[0].blocks
+    )
 
     # The next run finds nothing new: no second digest.
     discover(emulator_info=str(info), window_days=DAYS)

@@ -19,6 +19,7 @@ from emulators.salesforce import client
 from emulators.salesforce.scenario import Scenario, Workload
 from emulators.salesforce.server import RunningEmulator
 from emulators.salesforce.workloads import credential_file, run_workload
+from tasks.plan import permissions_artifact_key, plan_artifact_key
 from tests.flows.loomis import DAYS
 
 Loomis = tuple[Scenario, RunningEmulator, Path]
@@ -146,6 +147,21 @@ def test_every_plan_grants_exactly_what_its_workload_does(
     assert plans["Nightly Data Loader Batch"]["permission_set"]["connected_app_access"] == []
 
 
+def test_every_plan_made_is_saved_by_its_hash(
+    planned: tuple[str, dict[str, Any], dict[str, Any]],
+) -> None:
+    from handover.plan import plan_json
+    from handover.store.plans import PlanStore
+
+    store_url, _, plans = planned
+    with PlanStore(store_url) as saved:
+        for name, p in plans.items():
+            # What the migration will apply: the plan read back by its hash, unchanged.
+            assert plan_json(saved.load(p["hash"])) == p, name
+            latest = saved.latest(p["org_id"], p["finding_id"])
+            assert latest is not None and latest.hash == p["hash"], name
+
+
 async def _artifacts(key: str, limit: int) -> list[Any]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
@@ -164,7 +180,7 @@ def test_the_json_contract_and_a_stable_hash(
     planned: tuple[str, dict[str, Any], dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from handover.cli import app
+    from handover.cli.app import app
 
     _, _, info_path = loomis
     store_url, found, plans = planned
@@ -182,10 +198,12 @@ def test_the_json_contract_and_a_stable_hash(
     # Planning again from the same store and org gives the same plan, hash included.
     assert p == plans["MuleSoft NetSuite Sync"]
 
-    # The last plan made is in the Prefect UI: Markdown for people, the permissions as a table.
-    (markdown,) = asyncio.run(_artifacts("access-plan", 1))
+    # The finding's last plan is in the Prefect UI: Markdown for people, the permissions as a
+    # table, under keys of that finding (each finding's plans have their own history).
+    assert plan_artifact_key(fid) == f"access-plan-{fid}"
+    (markdown,) = asyncio.run(_artifacts(plan_artifact_key(fid), 1))
     assert p["hash"][:12] in markdown.data and "Ready for approval" in markdown.data
-    (table,) = asyncio.run(_artifacts("access-plan-permissions", 1))
+    (table,) = asyncio.run(_artifacts(permissions_artifact_key(fid), 1))
     rows = json.loads(table.data) if isinstance(table.data, str) else table.data
     objects = [r["target"] for r in rows if r["permission"] == "object"]
     assert objects == [o["object"] for o in p["permission_set"]["object_permissions"]]
@@ -201,10 +219,11 @@ def test_refusals_exit_3_with_their_reasons(
     planned: tuple[str, dict[str, Any], dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from handover.cli import app
+    from handover.cli.app import app
+    from handover.store.plans import PlanStore
 
     _, _, info_path = loomis
-    store_url, found, _ = planned
+    store_url, found, plans = planned
     monkeypatch.setenv("HANDOVER_STORE__URL", store_url)
     runner = CliRunner()
     emulator = ["--emulator", str(info_path)]
@@ -215,6 +234,8 @@ def test_refusals_exit_3_with_their_reasons(
     assert result.exit_code == 3, result.output
     assert json.loads(result.stdout)["status"] == "refused"
     assert "working interactively" in result.stderr
+    with PlanStore(store_url) as saved:  # a refusal is no plan: nothing to approve or apply
+        assert saved.saved(plans["MuleSoft NetSuite Sync"]["org_id"], jessica) == []
 
     # Not enough history for the settings: insufficient evidence, never a smaller plan.
     monkeypatch.setenv("HANDOVER_PLAN__MIN_DAYS_OBSERVED", "30")

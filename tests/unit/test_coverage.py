@@ -1,6 +1,7 @@
 from datetime import UTC, date, datetime
 
-from handover.coverage import decidable_until, decide, window
+from handover.coverage import decidable_until, decide, window, window_statuses
+from handover.models import EventLogFileMeta
 
 
 def test_files_of_yesterday_are_not_judged_before_they_are_written():
@@ -49,3 +50,29 @@ def test_decided_days_are_not_decided_again():
         already_decided={date(2026, 11, 8), date(2026, 11, 9)},
     )
     assert out == []
+
+
+def test_a_runs_statuses_cover_every_listed_type_and_the_free_ones():
+    now = datetime(2026, 11, 10, 9, tzinfo=UTC)
+    d8, d9 = date(2026, 11, 8), date(2026, 11, 9)
+    files = [
+        EventLogFileMeta("0AT000000000001", "ApiTotalUsage", d8),
+        EventLogFileMeta("0AT000000000002", "ApiTotalUsage", d9),
+        EventLogFileMeta("0AT000000000003", "RestApi", d9),
+    ]
+    out = window_statuses(
+        files=files,
+        ingested_ids={"0AT000000000001", "0AT000000000002", "0AT000000000003"},
+        decided={"Login": {d8}},
+        org_now=now,
+        start=d8,
+        end=d9,
+    )
+    got = {(s.event_type, s.day): s.status for s in out}
+    assert got == {
+        ("ApiTotalUsage", d8): "ingested",
+        ("ApiTotalUsage", d9): "ingested",
+        ("Login", d9): "empty",  # free: decided though no Login file is listed; d8 was
+        ("RestApi", d8): "gap",  # before the earliest RestApi file the org still keeps
+        ("RestApi", d9): "ingested",
+    }

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from handover.datetimes import parse_sf_datetime
 from handover.ids import checksum_suffix, is_valid_id, same_id, to15, to18
 from handover.usage import EventLogFormatError, parse_event_log, soql_fields
 from handover.usage.csvsource import read_header
-from handover.usage.loginhistory import aggregate_login_history, parse_sf_datetime
+from handover.usage.decode import method_operation, operation_of, parse_bool, status_of
+from handover.usage.loginhistory import aggregate_login_history
 from handover.usage.model import ApiAgg, ParseResult
-from handover.usage.naming import method_operation, operation_of, parse_bool, status_of
 from tests.recorded import RECORDED
 
 LOGSTASH = RECORDED / "logstash-input-sfdc_elf"

@@ -8,11 +8,10 @@ import json
 from typing import Any
 
 import pytest
-from slack_sdk.models.blocks import Block
 
 from handover.models import AccessPlan, PlanRefusal
 from handover.render import MAX_PLAN_OBJECTS, render_plan_blocks, render_plan_markdown
-from handover.slack.digest import block_kit_problems
+from tests.blockkit import assert_slack_accepts
 from tests.unit.test_plan import admin, fe, finding, make_inputs, op, plan_of, refusal_of
 
 RUN_URL = "http://127.0.0.1:4200/runs/flow-run/7061181e-0000-4000-8000-000000000001"
@@ -67,15 +66,6 @@ def big_plan() -> AccessPlan:
     )
     assert len(plan.permission_set.object_permissions) == 48 and len(plan.blockers) == 12
     return plan
-
-
-def _assert_slack_accepts(blocks: list[dict[str, Any]], text: str) -> None:
-    assert block_kit_problems(blocks, text=text) == []
-    assert len(blocks) <= 50
-    for raw in blocks:
-        block = Block.parse(raw)
-        assert block is not None, f"slack_sdk does not know block {raw}"
-        block.validate_json()  # slack_sdk's own limits (header 150, section 3000, fields 10, ...)
 
 
 def _texts(blocks: list[dict[str, Any]]) -> str:
@@ -189,7 +179,7 @@ def test_markdown_renders_a_big_plan() -> None:
 def test_blocks_pass_slacks_limits(make: Any) -> None:
     plan = make()
     blocks = render_plan_blocks(plan, run_url=RUN_URL)
-    _assert_slack_accepts(blocks, plan.headline)
+    assert_slack_accepts(blocks, plan.headline)
     assert blocks[0]["type"] == "header"
 
 
@@ -254,5 +244,5 @@ def test_a_human_with_odd_characters_renders() -> None:
     f = finding(username="zoe@x.example")
     plan = plan_of(make_inputs([op("Account", "query")], human=human, finding=f))
     blocks = render_plan_blocks(plan)
-    _assert_slack_accepts(blocks, plan.headline)
+    assert_slack_accepts(blocks, plan.headline)
     assert "Zoë &lt;script&gt; &amp; Co" in blocks[1]["text"]["text"]

@@ -12,16 +12,11 @@ from datetime import date
 from typing import Any
 
 import pytest
-from slack_sdk.models.blocks import Block
 
+from handover.blockkit import block_kit_problems
 from handover.models import Evidence, Finding
-from handover.slack.digest import (
-    MAX_FINDINGS,
-    RenderedMessage,
-    block_kit_problems,
-    digest_findings,
-    render_digest,
-)
+from handover.slack.digest import MAX_FINDINGS, RenderedMessage, digest_findings, render_digest
+from tests.blockkit import assert_slack_accepts
 
 RUN_URL = "http://127.0.0.1:4200/runs/flow-run/7061181e-0000-4000-8000-000000000001"
 SECRET = "xoxb-111-222-NOT-FOR-SLACK"
@@ -68,17 +63,7 @@ def make_finding() -> MakeFinding:
 
 
 def _assert_slack_accepts(message: RenderedMessage) -> None:
-    assert message.text.strip(), "the fallback text is always set"
-    assert block_kit_problems(message.blocks, text=message.text) == []
-    assert len(message.blocks) <= 50
-    for raw in message.blocks:
-        block = Block.parse(raw)
-        assert block is not None, f"slack_sdk does not know block {raw}"
-        block.validate_json()  # slack_sdk's own limits (header 150, section 3000, ...)
-        if raw["type"] == "header":
-            assert len(raw["text"]["text"]) <= 150
-        if raw["type"] == "section":
-            assert len(raw["text"]["text"]) <= 3000
+    assert_slack_accepts(message.blocks, message.text)  # fallback text set, limits held
     assert SECRET not in json.dumps(message.model_dump())
 
 

@@ -17,8 +17,8 @@ from sqlalchemy import create_engine, func, inspect, select
 
 from handover.ids import to18
 from handover.models import Evidence, Finding, UserInfo
+from handover.store import tables as t
 from handover.usage import EventLogFileMeta, UsageStore, UsageStoreError
-from handover.usage import schema as t
 from handover.usage import store as store_module
 
 ORG = "00D5g0000012345"
@@ -118,7 +118,7 @@ def api_rows(s: UsageStore) -> list[tuple[Any, ...]]:
 def test_migrates_from_empty_and_reopens(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/new/handover.db"  # the directory does not exist yet
     first = UsageStore(url)
-    assert first.schema_revision == "0002"
+    assert first.schema_revision == "0003"
     first.ingest_event_log(ORG, meta(DAY), day_file(DAY))
     first.close()
     again = UsageStore(url)
@@ -129,7 +129,7 @@ def test_migrates_from_empty_and_reopens(tmp_path: Path) -> None:
         names = set(inspect(conn).get_table_names())
         assert {tb.name for tb in t.metadata.sorted_tables} <= names
         assert "usage_schema_version" in names
-        # The migration creates exactly what schema.py declares.
+        # The migrations create exactly what the table definitions declare.
         opts = {"compare_type": True, "version_table": "usage_schema_version"}
         ctx = MigrationContext.configure(conn, opts=opts)
         assert compare_metadata(ctx, t.metadata) == []

@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
-from .render import VERDICT_LABELS
+from ..render import VERDICT_LABELS
 
 _STYLE = {
     "integration_under_human": "bold red",

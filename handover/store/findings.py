@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select
 
 from ..models import Finding
-from . import schema as t
+from . import tables as t
 
 
 def save_run(

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "emulators" / "scenarios" / "loomis.yaml"
 
 
@@ -98,6 +98,7 @@ def _plan(
     import asyncio
 
     from flows.plan import plan
+    from tasks.plan import plan_artifact_key
 
     chosen = next(
         (
@@ -113,7 +114,7 @@ def _plan(
         f"6. The least-privilege plan for {chosen['app_name']} (finding {chosen['finding_id']})"
     )
     result = plan(finding_id=chosen["finding_id"], emulator_info=str(info_path))
-    markdown = asyncio.run(_latest_artifact("access-plan"))
+    markdown = asyncio.run(_latest_artifact(plan_artifact_key(chosen["finding_id"])))
     if markdown:
         console.print(Markdown(markdown))
     console.print(
@@ -205,7 +206,7 @@ def _api_calls_yesterday(console: Console, sf: Any, session: Any, info: dict) ->
 
 
 def _findings(console: Console, findings: list[dict[str, Any]]) -> None:
-    from handover.tables import findings_table
+    from .tables import findings_table
 
     console.print(findings_table(findings, title="5. Discovery findings"))
 

@@ -11,10 +11,11 @@ wait for the lock in WAL mode (SQLITE_BUSY_SNAPSHOT), which is the classic sourc
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from alembic import command
 from alembic.config import Config
@@ -25,12 +26,38 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import StaticPool
 
-from .model import UsageStoreError
+from ..errors import StoreError
 
 BUSY_TIMEOUT_S = 30.0
-_MIGRATIONS = Path(__file__).parent / "migrations"
-_VERSION_TABLE = "usage_schema_version"  # keep in step with migrations/env.py
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Not alembic_version: Prefect's may share the database. The name dates from when the
+# store held usage alone; existing stores know their revision by it, so it stays.
+VERSION_TABLE = "usage_schema_version"
 _PG_LOCK_KEY = 0x68616E64  # "hand": one advisory lock for every migrating process
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Database:
+    """The store's database, opened and brought to the latest schema: each room of the
+    store (``UsageStore``, ``PlanStore``, ...) is one of these over the same URL."""
+
+    def __init__(self, url: str, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.url = url
+        self.engine = open_engine(url)
+        self.clock = clock
+        self.schema_revision = migrate(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def open_engine(url: str) -> Engine:
@@ -38,7 +65,7 @@ def open_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise UsageStoreError(
+        raise StoreError(
             f"the store URL {url!r} is not a SQLAlchemy URL; set HANDOVER_STORE__URL to "
             "e.g. sqlite:///.handover/handover.db or postgresql://user@host/db"
         ) from exc
@@ -49,7 +76,7 @@ def open_engine(url: str) -> Engine:
         if parsed.drivername == "postgresql":  # the installed driver is psycopg 3
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_pre_ping=True)
-    raise UsageStoreError(f"the usage store supports SQLite and PostgreSQL, not {backend!r}")
+    raise StoreError(f"the handover store supports SQLite and PostgreSQL, not {backend!r}")
 
 
 def _sqlite(database: str, url: str) -> Engine:
@@ -102,20 +129,20 @@ def lock_key(name: str) -> int:
 
 def _config(conn: Connection) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = conn
     return cfg
 
 
 def _current(conn: Connection) -> str | None:
-    ctx = MigrationContext.configure(conn, opts={"version_table": _VERSION_TABLE})
+    ctx = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
     return ctx.get_current_revision()
 
 
 def migrate(engine: Engine) -> str:
     """Bring the schema to the latest revision; safe when several processes open the
     store at once (the upgrade runs under a write lock, and re-checks inside it)."""
-    head = ScriptDirectory(str(_MIGRATIONS)).get_current_head()
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     try:
         with engine.connect() as conn:
             if _current(conn) == head:
@@ -126,8 +153,8 @@ def migrate(engine: Engine) -> str:
             if _current(conn) != head:
                 command.upgrade(_config(conn), "head")
     except OperationalError as exc:
-        raise UsageStoreError(
-            f"could not open or migrate the usage store at {engine.url!r}: {exc.orig}; "
+        raise StoreError(
+            f"could not open or migrate the handover store at {engine.url!r}: {exc.orig}; "
             "check the path is writable or the database is reachable"
         ) from exc
     return str(head)

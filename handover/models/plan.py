@@ -1,145 +1,18 @@
-"""Types shared by the core, the tasks and the flows (pydantic, immutable)."""
+"""Least-privilege plans: the inputs of ``handover.plan.build_plan`` (filled by the usage
+store and the gateway) and the plan it returns. A plan is data, like a saved ``terraform
+plan``: every list is kept in a canonical order so that the same inputs give the same JSON
+and the same hash."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-Verdict = Literal[
-    "integration_under_human", "dedicated_integration", "human_interactive", "unclear"
-]
-VERDICTS: tuple[Verdict, ...] = (
-    "integration_under_human",
-    "dedicated_integration",
-    "human_interactive",
-    "unclear",
-)
-
-INTEGRATION_LICENSE = "Salesforce Integration"
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class UserInfo(_Frozen):
-    """A Salesforce user as the discovery snapshot saw it."""
-
-    user_id: str  # 18 characters
-    username: str
-    name: str = ""
-    email: str = ""
-    license: str = ""  # Profile.UserLicense.Name
-    profile: str = ""
-    is_active: bool = True
-    last_login: datetime | None = None
-    title: str | None = None
-    department: str | None = None
-
-    @property
-    def is_integration_license(self) -> bool:
-        return self.license == INTEGRATION_LICENSE
-
-
-class AppRef(_Frozen):
-    """What an API call was made through: a connected app, or else the API client name."""
-
-    key: str  # "app:<18-char ConnectedApplication Id>" | "client:<name>" | "none"
-    name: str  # the connected app's name, or the client name, or "(unknown client)"
-    connected_app_id: str | None = None
-
-    @staticmethod
-    def for_app(app_id: str, name: str) -> AppRef:
-        return AppRef(key=f"app:{app_id}", name=name, connected_app_id=app_id)
-
-    @staticmethod
-    def for_client(client_name: str | None) -> AppRef:
-        if not client_name:
-            return AppRef(key="none", name="(unknown client)")
-        return AppRef(key=f"client:{client_name}", name=client_name)
-
-
-class UsageProfile(_Frozen):
-    """Everything observed for one (user, app or client) pair over the evidence window.
-
-    Built from the usage store's per-day aggregates; the input of ``detect.classify``.
-    """
-
-    org_id: str
-    user: UserInfo
-    app: AppRef
-    window_start: date
-    window_end: date
-    days_observed: int  # days in the window whose logs were ingested
-    gap_days: list[date] = Field(default_factory=list)  # days whose logs were missed
-    days_active: int = 0  # days with at least one API call
-    total_calls: int = 0
-    calls_by_day: dict[date, int] = Field(default_factory=dict)
-    hour_counts: list[int] = Field(default_factory=lambda: [0] * 24)  # UTC hours, window total
-    weekday_counts: list[int] = Field(default_factory=lambda: [0] * 7)  # Monday first
-    api_families: dict[str, int] = Field(default_factory=dict)
-    operations: dict[str, int] = Field(default_factory=dict)  # "Order.create" -> calls
-    status_codes: dict[str, int] = Field(default_factory=dict)
-    source_ips: dict[str, int] = Field(default_factory=dict)
-    # Logins attributed to this app (LoginHistory.Application / Login events), by
-    # "LoginType|LoginSubType" label, e.g. "Remote Access 2.0|OAuth Client Credentials".
-    logins: dict[str, int] = Field(default_factory=dict)
-    token_use_count: int | None = None  # OauthToken.UseCount (refresh-token grants only)
-    token_last_used: datetime | None = None
-    # The same user's interactive (browser) logins in the window, any app.
-    user_ui_logins: int = 0
-    user_last_ui_login: datetime | None = None
-    # Whether the user can reach the app through a pre-authorization (SetupEntityAccess).
-    preauthorized: bool | None = None
-
-
-class Evidence(_Frozen):
-    """One signal behind a verdict: shown to people as a row (label, value, why)."""
-
-    key: str
-    label: str
-    value: Any
-    weight: float  # signed contribution to the integration score
-    detail: str = ""
-
-
-class Finding(_Frozen):
-    finding_id: str
-    org_id: str
-    user_id: str
-    username: str
-    app_name: str
-    app_key: str
-    connected_app_id: str | None = None
-    verdict: Verdict
-    score: float  # 0..1: how strongly this looks like an integration running as this user
-    evidence: list[Evidence]
-    reasons: list[str] = Field(default_factory=list)
-    license: str = ""
-    profile: str = ""
-    window_start: date
-    window_end: date
-    total_calls: int = 0
-    is_new: bool = False
-
-    def evidence_dict(self) -> dict[str, Any]:
-        return {e.key: e.value for e in self.evidence}
-
-
-def finding_id(org_id: str, user_id: str, app_key: str) -> str:
-    """Stable across runs: the same pair always gets the same id."""
-    digest = hashlib.sha256(f"{org_id[:15]}|{user_id[:15]}|{app_key}".encode()).hexdigest()
-    return f"f-{digest[:12]}"
-
-
-# ---------------------------------------------------------------------- least-privilege plans
-# Inputs of ``handover.plan.build_plan`` (filled by the usage store and the gateway) and the
-# plan it returns. A plan is data, like a saved ``terraform plan``: every list is kept in a
-# canonical order so that the same inputs give the same JSON and the same hash.
+from .base import FrozenModel
+from .discovery import Finding
 
 PlanOperation = Literal["query", "retrieve", "create", "update", "upsert", "delete"]
 FieldAccessKind = Literal["read", "edit"]
@@ -151,7 +24,7 @@ Cadence = Literal["daily", "weekly", "month_end", "irregular", "unknown", "none"
 FieldSource = Literal["observed", "object_level", "not_planned", "not_needed"]
 
 
-class OperationEvidence(_Frozen):
+class OperationEvidence(FrozenModel):
     """Successful calls of one operation on one object by the finding's (user, app) pair
     in the evidence window. Failed calls justify nothing: leave them out."""
 
@@ -167,7 +40,7 @@ class OperationEvidence(_Frozen):
     all_records: bool = False
 
 
-class FieldEvidence(_Frozen):
+class FieldEvidence(FrozenModel):
     """Calls that read or wrote one field. ``field`` is "Object.Field"; a relationship
     path ("Contact.Account.Name") is reported, not granted; "Object.FIELDS(ALL)" (also
     STANDARD / CUSTOM) means the query asked for every field. The store keeps fields per
@@ -181,34 +54,32 @@ class FieldEvidence(_Frozen):
     example: str = ""
 
 
-class ObjectAccess(_Frozen):
+class ObjectFlags(FrozenModel):
+    """The six object permissions (ObjectPermissions' Permissions* fields): what a human
+    holds on an object, or what a plan grants on it."""
+
     read: bool = False
     create: bool = False
     edit: bool = False
     delete: bool = False
     view_all: bool = False
     modify_all: bool = False
+
+
+class ObjectAccess(ObjectFlags):
     view_all_fields: bool = False
 
 
-class FieldAccess(_Frozen):
+class FieldAccess(FrozenModel):
     read: bool = False
     edit: bool = False
 
 
 _NO_OBJECT_ACCESS = ObjectAccess()
-_ALL_OBJECT_ACCESS = ObjectAccess(
-    read=True,
-    create=True,
-    edit=True,
-    delete=True,
-    view_all=True,
-    modify_all=True,
-    view_all_fields=True,
-)
+_ALL_OBJECT_ACCESS = ObjectAccess(**dict.fromkeys(ObjectAccess.model_fields, True))
 
 
-class HumanAccess(_Frozen):
+class HumanAccess(FrozenModel):
     """The human's effective access today: profile + permission sets + permission set groups,
     folded. Names are matched case-insensitively, as Salesforce does. A permissionable field
     missing from ``fields`` is a field the human cannot see."""
@@ -264,7 +135,7 @@ class HumanAccess(_Frozen):
         return acc
 
 
-class PlanInputs(_Frozen):
+class PlanInputs(FrozenModel):
     """Everything ``build_plan`` looks at for one finding (it does no I/O)."""
 
     finding: Finding
@@ -311,30 +182,24 @@ class PlanInputs(_Frozen):
         return value
 
 
-class ObjectPermission(_Frozen):
+class ObjectPermission(ObjectFlags):
     object: str
-    read: bool = False
-    create: bool = False
-    edit: bool = False
-    delete: bool = False
-    view_all: bool = False
-    modify_all: bool = False
 
 
-class FieldPermission(_Frozen):
+class FieldPermission(FrozenModel):
     field: str  # "Object.Field"
     read: bool = False
     edit: bool = False
 
 
-class ConnectedAppAccess(_Frozen):
+class ConnectedAppAccess(FrozenModel):
     """A SetupEntityAccess row: the permission set pre-authorizes its users for the app."""
 
     app_id: str
     app_name: str
 
 
-class IntegrationUserSpec(_Frozen):
+class IntegrationUserSpec(FrozenModel):
     username: str
     alias: str
     email: str
@@ -349,7 +214,7 @@ class IntegrationUserSpec(_Frozen):
     email_encoding: str
 
 
-class PermissionSetSpec(_Frozen):
+class PermissionSetSpec(FrozenModel):
     name: str  # API name
     label: str
     license: str  # PermissionSetLicense DeveloperName (PermissionSet.LicenseId)
@@ -362,7 +227,7 @@ class PermissionSetSpec(_Frozen):
     connected_app_access: list[ConnectedAppAccess]
 
 
-class Justification(_Frozen):
+class Justification(FrozenModel):
     """Why a permission is in the plan: observed calls, a platform dependency on another
     permission of the plan, or (fields) the object's calls when the logs list no fields."""
 
@@ -376,7 +241,7 @@ class Justification(_Frozen):
     detail: str = ""
 
 
-class Provenance(_Frozen):
+class Provenance(FrozenModel):
     kind: Literal["object", "field", "system", "connected_app"]
     target: str  # "Order", "Order.Description", "ApiEnabled", a connected app id
     access: str  # read|create|edit|delete|view_all|modify_all (objects, fields), enabled, access
@@ -388,7 +253,7 @@ class Provenance(_Frozen):
     example: str = ""
 
 
-class Blocker(_Frozen):
+class Blocker(FrozenModel):
     """Access the integration uses that the new user cannot be given."""
 
     object: str
@@ -401,7 +266,7 @@ class Blocker(_Frozen):
     example: str = ""
 
 
-class FieldCoverage(_Frozen):
+class FieldCoverage(FrozenModel):
     object: str
     reads: FieldSource
     writes: FieldSource
@@ -410,7 +275,7 @@ class FieldCoverage(_Frozen):
     always_accessible: list[str] = Field(default_factory=list)
 
 
-class EvidenceWindow(_Frozen):
+class EvidenceWindow(FrozenModel):
     start: date
     end: date
     days_in_window: int
@@ -427,7 +292,7 @@ class EvidenceWindow(_Frozen):
     total_calls: int
 
 
-class HumanSummary(_Frozen):
+class HumanSummary(FrozenModel):
     """The human's access at planning time, the left side of the diff."""
 
     user_id: str
@@ -443,7 +308,7 @@ class HumanSummary(_Frozen):
     reachable_objects: int
 
 
-class AccessPlan(_Frozen):
+class AccessPlan(FrozenModel):
     """A least-privilege plan for one finding: the new Integration User and one permission
     set, every permission with its provenance. ``status`` "blocked" means some access the
     integration uses cannot be granted (``blockers``): the plan is shown, never applied."""
@@ -473,7 +338,7 @@ class AccessPlan(_Frozen):
         return self.status == "ready"
 
 
-class PlanRefusal(_Frozen):
+class PlanRefusal(FrozenModel):
     """No plan: the evidence is not sufficient, or a plan would break an invariant. Each
     reason says what is missing or which check failed, and what to do."""
 

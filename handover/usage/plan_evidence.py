@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from ..models import FieldEvidence, OperationEvidence
-from . import schema as t
-from .coverage import API_EVENT_TYPES, api_sources_by_day, read_coverage
+from ..store import tables as t
+from .coverage_records import API_EVENT_TYPES, api_sources_by_day, read_coverage
 
 PLAN_OPERATIONS = ("query", "retrieve", "create", "update", "upsert", "delete")
 # Operations that need no object permission (the session itself, the schema, limits).

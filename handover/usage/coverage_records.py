@@ -9,12 +9,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import schema as t
+from ..store import tables as t
 from .model import COVERAGE_STATUSES, Coverage, CoverageGap
 
 # Days whose API traffic can be profiled: the free file, else the paid ones (same calls).
 API_EVENT_TYPES = ("ApiTotalUsage", "RestApi", "API", "BulkApi")
-FREE_TYPES = ("ApiTotalUsage", "Login")
 
 
 def upsert_coverage(

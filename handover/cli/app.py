@@ -93,18 +93,10 @@ def emulator_serve(
 def _preflight(org: str | None, emulator: Path | None) -> None:
     """Check configuration, login and permissions before a flow run starts, so a person
     gets one message saying what to fix (not a flow failure with a traceback)."""
-    from handover.salesforce import SalesforceGateway
-    from handover.salesforce.connection import login, resolve
     from handover.settings import Settings
+    from tasks.connect import open_org
 
-    settings = Settings()
-    config = resolve(settings.salesforce.orgs_file, org, emulator, settings.salesforce.default_org)
-    sf = login(
-        config,
-        api_version=settings.salesforce.api_version,
-        timeout=settings.salesforce.timeout_seconds,
-    )
-    SalesforceGateway(sf, org_name=config.name).preflight()
+    open_org(Settings(), org, emulator).preflight()
 
 
 @app.command("discover")
@@ -142,7 +134,7 @@ def discover_cmd(
     if as_json:
         typer.echo(json.dumps(findings, indent=2, default=str))
         return
-    from handover.tables import findings_table
+    from .tables import findings_table
 
     Console().print(findings_table(findings, reasons=True))
 
@@ -214,13 +206,16 @@ def demo(
     days: int = typer.Option(30, "--days", min=1, max=60, help="Days of history to backfill."),
 ) -> None:
     """Run the story against the bundled Loomis Logistics emulator."""
-    from handover.demo import run
+    from .demo import run
 
     run(days=days)
 
 
 def main() -> None:  # pragma: no cover - console script shim
+    from handover.usage.parse import tune_polars
+
     _prefect_defaults()
+    tune_polars(os.environ)
     app()
 
 

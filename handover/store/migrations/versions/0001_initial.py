@@ -4,8 +4,8 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-27
 
-Written out rather than imported from schema.py: a migration must keep creating the schema
-of its time after schema.py moves on.
+Written out rather than imported from the table definitions: a migration must keep creating
+the schema of its time after the definitions move on.
 """
 
 from __future__ import annotations

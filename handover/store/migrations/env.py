@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from handover.usage.schema import metadata
-
-VERSION_TABLE = "usage_schema_version"  # not alembic_version: Prefect's may share the DB
+from handover.store.engine import VERSION_TABLE
+from handover.store.tables import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(
