@@ -10,8 +10,10 @@ describe), ``AccessPlan`` or ``PlanRefusal`` out; no I/O. The steps:
    the Integration licence cannot carry turned into blockers;
 3. fields (planning/fields.py): the fields the logs show, or the object-level fallback;
 4. the system permission (API Enabled) and the connected app (SetupEntityAccess);
-5. invariants (planning/checks.py) on the finished plan: no new access, justified,
-   dependencies, grantable. Any failure gives a refusal, never a smaller plan.
+5. operations of unknown kind (planning/kinds.py), e.g. Bulk API jobs whose operation no
+   log says: each is a blocker, never left out;
+6. invariants (planning/checks.py) on the finished plan: no new access, justified,
+   dependencies, grantable, known kinds. Any failure gives a refusal, never a smaller plan.
 
 Decisions: a plan with blockers is returned with status "blocked": shown in full so people
 see what the integration needs, never approvable or applied. Names come from the finding
@@ -46,6 +48,7 @@ from .planning.grants import (
     permission_label,
 )
 from .planning.headline import headline, permission_words, refusal_headline
+from .planning.kinds import is_unknown_kind, unknown_kind_blockers
 from .planning.observed import Names, merge_fields, merge_operations, summary
 from .settings import PlanSettings
 
@@ -87,8 +90,10 @@ def build_plan(inputs: PlanInputs, settings: PlanSettings) -> AccessPlan | PlanR
         connected_app_access=apps,
     )
     coverage = fields.coverage
+    blockers = objects.blockers + unknown_kind_blockers(inputs.other_operations, names)
+    blockers.sort(key=lambda b: (b.object, b.reason))
     content = {
-        "status": "blocked" if objects.blockers else "ready",
+        "status": "blocked" if blockers else "ready",
         "finding_id": finding.finding_id,
         "org_id": finding.org_id,
         "app_name": finding.app_name,
@@ -97,7 +102,7 @@ def build_plan(inputs: PlanInputs, settings: PlanSettings) -> AccessPlan | PlanR
         "user": naming.integration_user(finding, finding.app_name, inputs.org_domain, settings),
         "permission_set": permission_set,
         "provenance": _provenance(objects, fields, operations, apps),
-        "blockers": objects.blockers,
+        "blockers": blockers,
         "evidence_window": window,
         "field_level_evidence": (
             "observed" if any("observed" in (c.reads, c.writes) for c in coverage) else "missing"
@@ -106,7 +111,7 @@ def build_plan(inputs: PlanInputs, settings: PlanSettings) -> AccessPlan | PlanR
         "operations": operations,
         "field_usage": field_usage,
         "notes": _notes(inputs, objects, fields, window.gap_days, bool(apps)),
-        "headline": headline(human, object_perms, objects.blockers),
+        "headline": headline(human, object_perms, blockers),
         "hash": "",
     }
     draft = AccessPlan.model_validate(content)
@@ -261,8 +266,10 @@ def _notes(
             "object-level."
         )
     notes += inputs.notes + inputs.human.notes
-    if inputs.other_operations:
-        calls = ", ".join(f"{k} ×{n:,}" for k, n in sorted(inputs.other_operations.items()))
+    # Operations of unknown kind are blockers; the rest are named here to check by hand.
+    other = {k: n for k, n in inputs.other_operations.items() if not is_unknown_kind(k)}
+    if other:
+        calls = ", ".join(f"{k} ×{n:,}" for k, n in sorted(other.items()))
         notes.append(
             f"The integration also made calls no object permission is planned from ({calls}): "
             "check they work as the new user before cutover."

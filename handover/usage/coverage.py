@@ -13,7 +13,7 @@ from . import schema as t
 from .model import COVERAGE_STATUSES, Coverage, CoverageGap
 
 # Days whose API traffic can be profiled: the free file, else the paid ones (same calls).
-API_EVENT_TYPES = ("ApiTotalUsage", "RestApi", "API", "BulkApi")
+API_EVENT_TYPES = ("ApiTotalUsage", "RestApi", "API", "BulkApi", "BulkApi2")
 FREE_TYPES = ("ApiTotalUsage", "Login")
 
 
