@@ -48,7 +48,7 @@ from .planning.grants import (
     permission_label,
 )
 from .planning.headline import headline, permission_words, refusal_headline
-from .planning.kinds import is_unknown_kind, unknown_kind_blockers
+from .planning.kinds import is_unknown_kind, unknown_kind_blockers, unknown_operations
 from .planning.observed import Names, merge_fields, merge_operations, summary
 from .settings import PlanSettings
 
@@ -74,6 +74,7 @@ def build_plan(inputs: PlanInputs, settings: PlanSettings) -> AccessPlan | PlanR
     app_name = inputs.connected_app_name or finding.app_name
     apps = [ConnectedAppAccess(app_id=app_id, app_name=app_name)] if app_id else []
     human = _human_summary(inputs)
+    unknown = unknown_operations(inputs.other_operations)
     permission_set = PermissionSetSpec(
         name=naming.permission_set_name(finding.app_name, finding.finding_id, settings),
         label=naming.permission_set_label(finding.app_name),
@@ -86,7 +87,7 @@ def build_plan(inputs: PlanInputs, settings: PlanSettings) -> AccessPlan | PlanR
         ),
         object_permissions=object_perms,
         field_permissions=fields.permissions(),
-        system_permissions=[API_ENABLED] if operations else [],
+        system_permissions=[API_ENABLED] if operations or unknown else [],
         connected_app_access=apps,
     )
     coverage = fields.coverage
@@ -101,7 +102,7 @@ def build_plan(inputs: PlanInputs, settings: PlanSettings) -> AccessPlan | PlanR
         "human": human,
         "user": naming.integration_user(finding, finding.app_name, inputs.org_domain, settings),
         "permission_set": permission_set,
-        "provenance": _provenance(objects, fields, operations, apps),
+        "provenance": _provenance(objects, fields, operations, apps, unknown),
         "blockers": blockers,
         "evidence_window": window,
         "field_level_evidence": (
@@ -191,6 +192,7 @@ def _provenance(
     fields: FieldGrants,
     operations: list[OperationEvidence],
     apps: list[ConnectedAppAccess],
+    unknown: dict[str, int],
 ) -> list[Provenance]:
     out = [
         _entry("object", obj, flag, permission_label(obj, flag), flags[flag])
@@ -204,18 +206,23 @@ def _provenance(
         for access in ("read", "edit")
         if access in acc
     ]
-    if not operations:
+    if not operations and not unknown:
         return out
+    # Calls of unknown kind are API calls through the app too (a plan blocked on them
+    # still shows what the integration reaches the org with).
     calls, first, last, example = summary(
-        Justification(
-            kind="observed",
-            operation=op.operation,
-            count=op.count,
-            first_seen=op.first_seen,
-            last_seen=op.last_seen,
-            example=op.example,
-        )
-        for op in operations
+        [
+            Justification(
+                kind="observed",
+                operation=op.operation,
+                count=op.count,
+                first_seen=op.first_seen,
+                last_seen=op.last_seen,
+                example=op.example,
+            )
+            for op in operations
+        ]
+        + [Justification(kind="observed", operation=k, count=n) for k, n in unknown.items()]
     )
     api = Justification(
         kind="observed",

@@ -317,6 +317,13 @@ def test_an_operation_of_unknown_kind_blocks_the_plan() -> None:
     assert any("declared operation list" in json.dumps(b) for b in blocks)
 
 
+def test_an_integration_seen_only_through_bulk_jobs_of_unknown_kind_is_blocked() -> None:
+    # Not "insufficient evidence": it ran, on objects the logs name; what it did is missing.
+    plan = plan_of(make_inputs([], other_operations={"Account.bulk": 30}))
+    assert plan.status == "blocked" and plan.permission_set.object_permissions == []
+    assert [b.object for b in plan.blockers] == ["Account"]
+
+
 def test_searches_and_apex_calls_alone_do_not_block() -> None:
     plan = plan_of(make_inputs([op("Account", "query")], other_operations={"search": 5, "apex": 1}))
     assert plan.status == "ready" and plan.blockers == []
