@@ -333,7 +333,7 @@ def _rows(
         s, r = divmod(m, 1000)
         e = day_epoch + s
         ms3 = MILLIS[r]
-        rec = pool[ri]
+        rec = pool[ri % len(pool)]
         d = {
             "ts": dts + SECONDS_COMPACT[s] + "." + ms3,
             "tsd": dtsd + SECONDS_ISO[s] + "." + ms3 + "Z",
