@@ -27,7 +27,9 @@ OPERATION_TYPE = {"query": "query", "create": "insert", "update": "update", "ups
 def _files(event_monitoring: bool) -> tuple[Scenario, dict[str, bytes], list[dict]]:
     """One backfilled day: (scenario, event type -> CSV, EventLogFile rows)."""
     sc = load_scenario(BULK)
-    sc = sc.model_copy(update={"org": sc.org.model_copy(update={"event_monitoring": event_monitoring})})
+    sc = sc.model_copy(
+        update={"org": sc.org.model_copy(update={"event_monitoring": event_monitoring})}
+    )
     ids = IdFactory(5)
     store = EventStore(org_id=ids.new("00D"), event_monitoring=event_monitoring,
                        retention_days=sc.retention_days, ids=ids)  # fmt: skip
@@ -49,7 +51,9 @@ def test_with_event_monitoring_the_bulk_logs_name_each_jobs_operation() -> None:
 
     batches = _rows(files["BulkApi"])
     assert {(r["OPERATION_TYPE"], r["ENTITY_TYPE"]) for r in batches} == wanted[v1.name]
-    assert {r["SUCCESS"] for r in batches} == {"1"} and all(r["BATCH_ID"].startswith("751") for r in batches)
+    assert {r["SUCCESS"] for r in batches} == {"1"} and all(
+        r["BATCH_ID"].startswith("751") for r in batches
+    )
 
     events = _rows(files["BulkApi2"])
     assert {(r["OPERATION_TYPE"], r["ENTITY_TYPE"]) for r in events} == wanted[v2.name]
@@ -59,7 +63,9 @@ def test_with_event_monitoring_the_bulk_logs_name_each_jobs_operation() -> None:
     assert len(jobs) < len(events)  # several state changes per job
     header = {f["EventType"]: f["LogFileFieldNames"] for f in listed}
     assert header["BulkApi2"] == ",".join(COLUMNS["BulkApi2"])
-    assert files["BulkApi2"].decode().splitlines()[0] == ",".join(f'"{c}"' for c in COLUMNS["BulkApi2"])
+    assert files["BulkApi2"].decode().splitlines()[0] == ",".join(
+        f'"{c}"' for c in COLUMNS["BulkApi2"]
+    )
 
     # handover reads them: every job of the day is one call, whatever its state changes.
     parsed = parse_event_log("BulkApi2", DAY, files["BulkApi2"])
@@ -71,7 +77,7 @@ def test_with_event_monitoring_the_bulk_logs_name_each_jobs_operation() -> None:
 
 
 def test_api_total_usage_records_bulk_requests_without_their_operation() -> None:
-    sc, files, _ = _files(False)
+    _, files, _ = _files(False)
     assert "BulkApi" not in files and "BulkApi2" not in files  # Event Monitoring only
     usage = _rows(files["ApiTotalUsage"])
     by_user = Counter((r["USER_NAME"], r["API_FAMILY"], r["HTTP_METHOD"]) for r in usage)

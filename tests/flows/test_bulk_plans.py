@@ -98,7 +98,9 @@ def test_bulk_plans_grant_what_the_jobs_did_or_are_blocked_saying_what_is_missin
             assert all(op["example"].startswith(f"{family} ") for op in p["operations"]), w.name
             continue
         assert p["status"] == "blocked", (w.name, p.get("reasons"))
-        unknown = {c.object for c in w.calls if not (w.api_family == "Bulk2" and c.operation == "query")}
+        unknown = {
+            c.object for c in w.calls if not (w.api_family == "Bulk2" and c.operation == "query")
+        }
         assert {b["object"] for b in p["blockers"]} == unknown, w.name
         for b in p["blockers"]:
             assert b["permissions"] == ["unknown"] and b["count"] > 0
@@ -106,7 +108,11 @@ def test_bulk_plans_grant_what_the_jobs_did_or_are_blocked_saying_what_is_missin
             assert "declared operation list confirmed by an approver" in b["action"]
         assert "the logs do not say what it does on" in p["headline"]
         # Never more than the logs show: only a Bulk API 2.0 query job says what it is.
-        known = {c.object: {"read"} for c in w.calls if w.api_family == "Bulk2" and c.operation == "query"}
+        known = {
+            c.object: {"read"}
+            for c in w.calls
+            if w.api_family == "Bulk2" and c.operation == "query"
+        }
         assert granted(p) == known, w.name
 
 
