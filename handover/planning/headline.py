@@ -57,7 +57,7 @@ def headline(human: HumanSummary, objects: list[ObjectPermission], blockers: lis
     ungrantable = sorted({b.object for b in blockers if b.permissions != [UNKNOWN]})
     unknown = sorted({b.object for b in blockers if b.permissions == [UNKNOWN]})
     why = [f"{_and(ungrantable)} cannot be granted as observed"] if ungrantable else []
-    why += [f"the logs do not say what it does on {_and(unknown)}"] if unknown else []
+    why += [f"what it does on {_and(unknown)} is not known"] if unknown else []
     if why:
         line += "; blocked: " + " and ".join(why)
     return line

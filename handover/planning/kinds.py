@@ -73,8 +73,10 @@ def unknown_kind_blockers(other: dict[str, int], names: Names) -> list[Blocker]:
             )
             action = _BULK_ACTION
         else:
+            what = "requests handover does not recognise (a composite request, ...)"
+            calls_of = what if operation == "other" else f"{operation} calls"
             reason = (
-                f"{calls:,} successful {operation} calls {where}: handover cannot tell which "
+                f"{calls:,} successful {calls_of} {where}: handover cannot tell which "
                 "permissions they need, so none can be planned for them."
             )
             action = _OTHER_ACTION

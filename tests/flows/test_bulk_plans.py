@@ -106,7 +106,7 @@ def test_bulk_plans_grant_what_the_jobs_did_or_are_blocked_saying_what_is_missin
             assert b["permissions"] == ["unknown"] and b["count"] > 0
             assert "Bulk API" in b["reason"] and "BulkApi2" in b["action"]
             assert "declared operation list confirmed by an approver" in b["action"]
-        assert "the logs do not say what it does on" in p["headline"]
+        assert "is not known" in p["headline"]
         # Never more than the logs show: only a Bulk API 2.0 query job says what it is.
         known = {
             c.object: {"read"}

@@ -290,6 +290,20 @@ def test_bulk_jobs_of_two_apps_of_one_user_on_one_day_are_not_guessed(
     assert "Account.bulk" in other
 
 
+def test_a_request_on_an_object_that_handover_cannot_name_is_of_unknown_kind(
+    store: UsageStore,  # noqa: F811
+) -> None:
+    # A composite tree request creates records of its object, and maybe more: not neutral.
+    rows = [sync_call(DAY, 1, API_RESOURCE="/v59.0/composite/tree/Account", ENTITY_NAME="Account"),
+            sync_call(DAY, 1, 1, HTTP_METHOD="GET", API_RESOURCE="/v59.0/limits", ENTITY_NAME="")]  # fmt: skip
+    store.ingest_event_log(ORG, meta(DAY), atu_csv(rows))
+    other = store.other_operations(ORG, HUMAN, KEY, DAY, DAY)
+    assert other == {"Account.other": 1}
+    plan = plan_of(make_inputs([op("Account", "query")], other_operations=other))
+    assert plan.status == "blocked"
+    assert "does not recognise" in plan.blockers[0].reason
+
+
 # ---------------------------------------------------------------------- the plan
 
 
