@@ -14,10 +14,12 @@ import pytest
 
 from emulators.salesforce.eventlog.synth import BULK2_JOBS
 from emulators.salesforce.scenario import Scenario, Workload, load_scenario
-from tests.flows.loomis import DAYS
 from tests.flows.orgs import start_org
 
 BULK = Path(__file__).resolve().parents[1] / "emulators" / "scenarios" / "bulk.yaml"
+# A week of nightly jobs is seven cycles: enough for a plan when it asks for a week (the
+# default two weeks would only make the test twice as long).
+DAYS = 7
 FLAGS = ("read", "create", "edit", "delete", "view_all", "modify_all")
 # What each call needs, and what the platform adds (written out, not the planner's table).
 NEEDS = {"query": {"read"}, "create": {"create"}, "update": {"edit"},
@@ -62,6 +64,7 @@ def bulk(
     try:
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("HANDOVER_STORE__URL", f"sqlite:///{state / 'store.db'}")
+            mp.setenv("HANDOVER_PLAN__MIN_DAYS_OBSERVED", str(DAYS))
             from flows.discovery import discover
             from flows.plan import plan
 
