@@ -10,8 +10,10 @@ describe), ``AccessPlan`` or ``PlanRefusal`` out; no I/O. The steps:
    the Integration licence cannot carry turned into blockers;
 3. fields (planning/fields.py): the fields the logs show, or the object-level fallback;
 4. the system permission (API Enabled) and the connected app (SetupEntityAccess);
-5. invariants (planning/checks.py) on the finished plan: no new access, justified,
-   dependencies, grantable. Any failure gives a refusal, never a smaller plan.
+5. operations of unknown kind (planning/kinds.py), e.g. Bulk API jobs whose operation no
+   log says: each is a blocker, never left out;
+6. invariants (planning/checks.py) on the finished plan: no new access, justified,
+   dependencies, grantable, known kinds. Any failure gives a refusal, never a smaller plan.
 
 Decisions: a plan with blockers is returned with status "blocked": shown in full so people
 see what the integration needs, never approvable or applied. Names come from the finding
@@ -46,6 +48,7 @@ from .planning.grants import (
     permission_label,
 )
 from .planning.headline import headline, permission_words, refusal_headline
+from .planning.kinds import is_unknown_kind, unknown_kind_blockers, unknown_operations
 from .planning.observed import Names, merge_fields, merge_operations, summary
 from .settings import PlanSettings
 
@@ -71,6 +74,7 @@ def build_plan(inputs: PlanInputs, settings: PlanSettings) -> AccessPlan | PlanR
     app_name = inputs.connected_app_name or finding.app_name
     apps = [ConnectedAppAccess(app_id=app_id, app_name=app_name)] if app_id else []
     human = _human_summary(inputs)
+    unknown = unknown_operations(inputs.other_operations)
     permission_set = PermissionSetSpec(
         name=naming.permission_set_name(finding.app_name, finding.finding_id, settings),
         label=naming.permission_set_label(finding.app_name),
@@ -83,12 +87,14 @@ def build_plan(inputs: PlanInputs, settings: PlanSettings) -> AccessPlan | PlanR
         ),
         object_permissions=object_perms,
         field_permissions=fields.permissions(),
-        system_permissions=[API_ENABLED] if operations else [],
+        system_permissions=[API_ENABLED] if operations or unknown else [],
         connected_app_access=apps,
     )
     coverage = fields.coverage
+    blockers = objects.blockers + unknown_kind_blockers(inputs.other_operations, names)
+    blockers.sort(key=lambda b: (b.object, b.reason))
     content = {
-        "status": "blocked" if objects.blockers else "ready",
+        "status": "blocked" if blockers else "ready",
         "finding_id": finding.finding_id,
         "org_id": finding.org_id,
         "app_name": finding.app_name,
@@ -96,8 +102,8 @@ def build_plan(inputs: PlanInputs, settings: PlanSettings) -> AccessPlan | PlanR
         "human": human,
         "user": naming.integration_user(finding, finding.app_name, inputs.org_domain, settings),
         "permission_set": permission_set,
-        "provenance": _provenance(objects, fields, operations, apps),
-        "blockers": objects.blockers,
+        "provenance": _provenance(objects, fields, operations, apps, unknown),
+        "blockers": blockers,
         "evidence_window": window,
         "field_level_evidence": (
             "observed" if any("observed" in (c.reads, c.writes) for c in coverage) else "missing"
@@ -106,7 +112,7 @@ def build_plan(inputs: PlanInputs, settings: PlanSettings) -> AccessPlan | PlanR
         "operations": operations,
         "field_usage": field_usage,
         "notes": _notes(inputs, objects, fields, window.gap_days, bool(apps)),
-        "headline": headline(human, object_perms, objects.blockers),
+        "headline": headline(human, object_perms, blockers),
         "hash": "",
     }
     draft = AccessPlan.model_validate(content)
@@ -186,6 +192,7 @@ def _provenance(
     fields: FieldGrants,
     operations: list[OperationEvidence],
     apps: list[ConnectedAppAccess],
+    unknown: dict[str, int],
 ) -> list[Provenance]:
     out = [
         _entry("object", obj, flag, permission_label(obj, flag), flags[flag])
@@ -199,18 +206,23 @@ def _provenance(
         for access in ("read", "edit")
         if access in acc
     ]
-    if not operations:
+    if not operations and not unknown:
         return out
+    # Calls of unknown kind are API calls through the app too (a plan blocked on them
+    # still shows what the integration reaches the org with).
     calls, first, last, example = summary(
-        Justification(
-            kind="observed",
-            operation=op.operation,
-            count=op.count,
-            first_seen=op.first_seen,
-            last_seen=op.last_seen,
-            example=op.example,
-        )
-        for op in operations
+        [
+            Justification(
+                kind="observed",
+                operation=op.operation,
+                count=op.count,
+                first_seen=op.first_seen,
+                last_seen=op.last_seen,
+                example=op.example,
+            )
+            for op in operations
+        ]
+        + [Justification(kind="observed", operation=k, count=n) for k, n in unknown.items()]
     )
     api = Justification(
         kind="observed",
@@ -261,8 +273,10 @@ def _notes(
             "object-level."
         )
     notes += inputs.notes + inputs.human.notes
-    if inputs.other_operations:
-        calls = ", ".join(f"{k} ×{n:,}" for k, n in sorted(inputs.other_operations.items()))
+    # Operations of unknown kind are blockers; the rest are named here to check by hand.
+    other = {k: n for k, n in inputs.other_operations.items() if not is_unknown_kind(k)}
+    if other:
+        calls = ", ".join(f"{k} ×{n:,}" for k, n in sorted(other.items()))
         notes.append(
             f"The integration also made calls no object permission is planned from ({calls}): "
             "check they work as the new user before cutover."

@@ -16,7 +16,7 @@ from handover.salesforce import SalesforceGateway
 from handover.usage import Coverage, UsageStore
 
 # Free types every Enterprise org has, then the Event Monitoring ones when present.
-EVENT_TYPES = ["ApiTotalUsage", "Login", "RestApi", "API", "BulkApi"]
+EVENT_TYPES = ["ApiTotalUsage", "Login", "RestApi", "API", "BulkApi", "BulkApi2"]
 
 
 @task(name="snapshot-org", cache_policy=NO_CACHE, persist_result=False)

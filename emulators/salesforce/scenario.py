@@ -68,7 +68,7 @@ class Workload(_Model):
     ground_truth: GroundTruth
     calls: list[Call]
     auth: AuthFlow = "jwt_bearer"
-    api_family: Literal["REST", "SOAP", "Bulk"] = "REST"
+    api_family: Literal["REST", "SOAP", "Bulk", "Bulk2"] = "REST"  # Bulk API 1.0, 2.0
     client_name: str | None = None  # Sforce-Call-Options client=...
     user_agent: str = "python-requests/2.32"
     source_ips: list[str] = Field(default_factory=lambda: ["203.0.113.10"])

@@ -35,6 +35,7 @@ from itertools import pairwise
 
 from ..models import Cadence, EvidenceWindow, PlanInputs
 from ..settings import PlanSettings
+from .kinds import unknown_operations
 
 MONTH_CYCLE_DAYS = 28  # the shortest month: two month-ends are never closer
 
@@ -167,7 +168,8 @@ def _insufficiencies(
             f"tolerates {settings.max_gap_days}. The integration may have done something only "
             "on those days: plan again once the window has moved past them."
         )
-    if not inputs.operations:
+    # Operations of unknown kind are observed too: they block the plan rather than void it.
+    if not inputs.operations and not unknown_operations(inputs.other_operations):
         reasons.append(
             "No operation on any object was observed for this user and app: there is nothing "
             "to plan from. Check that the API event logs of the window were ingested."

@@ -6,7 +6,9 @@ compares two policies rather than trusting the tool that wrote one):
 * justified: every permission traces back, through dependencies, to observed calls;
 * dependencies: what the platform requires (Create / Edit need Read, Delete needs Read and
   Edit, Modify All needs the rest, Read detail needs Read master, field Edit needs Read);
-* grantable: no object the Integration licence cannot carry.
+* grantable: no object the Integration licence cannot carry;
+* known kinds: "ready" only when every observed operation on a data object is of known
+  kind; each one of unknown kind (a Bulk job no log names the operation of) blocks it.
 
 Each check returns reasons, empty when it holds.
 """
@@ -17,6 +19,7 @@ from collections.abc import Iterator
 
 from ..models import AccessPlan, HumanAccess, PermissionSetSpec, PlanInputs, Provenance
 from .grants import DEPENDS, FLAG_LABEL, FLAGS, permission_label
+from .kinds import NO_OBJECT, split_key, unknown_operations
 
 _API_ENABLED = "ApiEnabled"
 
@@ -144,6 +147,22 @@ def check_grantable(ps: PermissionSetSpec, grantable: frozenset[str] | None) -> 
     ]
 
 
+def check_known_kinds(plan: AccessPlan, inputs: PlanInputs) -> list[str]:
+    """Operations of unknown kind the plan does not block on: a plan may leave out what
+    it cannot plan only by being blocked, with a blocker on that object saying so."""
+    blocked = {b.object.lower() for b in plan.blockers} if plan.status == "blocked" else set()
+    problems = []
+    for key, calls in unknown_operations(inputs.other_operations).items():
+        obj = split_key(key)[0] or NO_OBJECT
+        if obj.lower() not in blocked:
+            problems.append(
+                f"{key} ({calls:,} calls) is an operation of unknown kind, yet the plan is "
+                f"{plan.status} with no blocker on {obj}: it would leave out what the "
+                "integration does."
+            )
+    return problems
+
+
 def verify_plan(plan: AccessPlan, inputs: PlanInputs) -> list[str]:
     """Every invariant on a finished plan; empty when the plan may be offered."""
     ps = plan.permission_set
@@ -152,6 +171,7 @@ def verify_plan(plan: AccessPlan, inputs: PlanInputs) -> list[str]:
         check_justified(plan)
         + check_dependencies(ps, inputs.master_detail)
         + check_grantable(ps, inputs.grantable_objects)
+        + check_known_kinds(plan, inputs)
     )
     if _API_ENABLED not in ps.system_permissions and ps.object_permissions:
         internal.append("the plan grants objects but not API Enabled")

@@ -8,6 +8,7 @@ import re
 
 from ..models import Blocker, HumanSummary, ObjectPermission
 from .grants import FLAG_LABEL, FLAGS
+from .kinds import UNKNOWN
 
 _SPECIAL = {"ApiEnabled": "API Enabled", "ApiUserOnly": "API Only User"}
 _POWERFUL = ("ModifyAllData", "ViewAllData")
@@ -53,9 +54,12 @@ def needs(objects: list[ObjectPermission]) -> str:
 
 def headline(human: HumanSummary, objects: list[ObjectPermission], blockers: list[Blocker]) -> str:
     line = f"{human_side(human)}; the integration needs {needs(objects)}"
-    if blockers:
-        blocked = sorted({b.object for b in blockers})
-        line += f"; blocked: {_and(blocked)} cannot be granted as observed"
+    ungrantable = sorted({b.object for b in blockers if b.permissions != [UNKNOWN]})
+    unknown = sorted({b.object for b in blockers if b.permissions == [UNKNOWN]})
+    why = [f"{_and(ungrantable)} cannot be granted as observed"] if ungrantable else []
+    why += [f"what it does on {_and(unknown)} is not known"] if unknown else []
+    if why:
+        line += "; blocked: " + " and ".join(why)
     return line
 
 

@@ -13,7 +13,7 @@ from ..store import tables as t
 from .model import COVERAGE_STATUSES, Coverage, CoverageGap
 
 # Days whose API traffic can be profiled: the free file, else the paid ones (same calls).
-API_EVENT_TYPES = ("ApiTotalUsage", "RestApi", "API", "BulkApi")
+API_EVENT_TYPES = ("ApiTotalUsage", "RestApi", "API", "BulkApi", "BulkApi2")
 
 
 def upsert_coverage(

@@ -55,6 +55,49 @@ _REST_HEADS = {
 }
 
 
+# Bulk API requests and jobs: "bulk" is a job whose operation (or object) no ingested log
+# says, which no permission can be planned from. Only these say what a job did.
+BULK_FAMILIES = frozenset({"Bulk", "Bulk2"})
+UNKNOWN_BULK = "bulk"
+_BULK_KINDS = frozenset({"query", "create", "update", "upsert", "delete"})
+
+
+def family_of(family: str, shape: str) -> str:
+    """The API family a call is stored under: as logged, except that a Bulk API path says
+    which Bulk API it is whatever family the log gives it: Bulk API 2.0 requests are REST
+    paths under /jobs/ ("Bulk2"), Bulk API 1.0 ones are under /job/ ("Bulk"). Evidence
+    tells them apart from each other and from REST calls by this."""
+    head = _path_segments(shape)[:1] if shape.startswith("/") else []
+    return {"jobs": "Bulk2", "job": "Bulk"}.get(head[0], family) if head else family
+
+
+def _path_segments(shape: str) -> list[str]:
+    """A REST path without /services/data (or /services/async) and its version."""
+    segs = [s for s in shape.split("/") if s]
+    if segs[:2] in (["services", "data"], ["services", "async"]):
+        segs = segs[2:]  # RestApi's URI is the full path
+    if segs and _VERSION.match(segs[0]):
+        segs = segs[1:]
+    return segs
+
+
+def _bulk_operation(method: str, shape: str, entity: str) -> str:
+    """What a Bulk API row says a job did, as far as it says it. The BulkApi / BulkApi2
+    logs name the operation (OPERATION_TYPE, the ``shape`` here) and the object; of the
+    free log's requests, only a Bulk API 2.0 query job's say what the job does. A job on an
+    object no row names is of unknown kind too: no permission can be planned for it."""
+    if not shape.startswith("/"):
+        op = method_operation(shape)
+        return op if op in _BULK_KINDS and entity else UNKNOWN_BULK
+    segs = _path_segments(shape)
+    if segs[:2] != ["jobs", "query"]:
+        return UNKNOWN_BULK  # Bulk API 1.0 requests, Bulk API 2.0 ingest jobs
+    creates_job = method.upper() == "POST" and len(segs) == 2
+    # Creating a query job reads the object the row names; polling the job or reading its
+    # results continues a job already counted.
+    return "query" if entity or not creates_job else UNKNOWN_BULK
+
+
 def method_operation(name: str) -> str:
     """A SOAP method or Bulk operation type -> operation ("query_all" -> "query")."""
     key = name.replace("_", "").lower()
@@ -66,18 +109,17 @@ def method_operation(name: str) -> str:
 @lru_cache(maxsize=4096)
 def operation_of(family: str, method: str, shape: str, entity: str) -> tuple[str, str]:
     """(operation, entity) of a call. ``shape`` is the REST path with the version removed
-    and record ids replaced by ``{id}`` (parse.py), or a SOAP/Bulk method name.
+    and record ids replaced by ``{id}`` (parse.py), or a SOAP/Bulk method name; ``family``
+    as ``family_of`` gives it.
 
     REST: GET query -> query, GET sobjects/X/{id} -> retrieve, POST sobjects/X -> create,
     PATCH sobjects/X/{id} -> update, PATCH sobjects/X/Field/value -> upsert, DELETE -> delete.
     """
-    if not shape.startswith("/"):  # SOAP or Bulk: the method name itself
+    if family in BULK_FAMILIES:
+        return _bulk_operation(method, shape, entity), entity
+    if not shape.startswith("/"):  # SOAP: the method name itself
         return method_operation(shape), entity
-    segs = [s for s in shape.split("/") if s]
-    if segs[:2] in (["services", "data"], ["services", "async"]):
-        segs = segs[2:]  # RestApi's URI is the full path
-    if segs and _VERSION.match(segs[0]):
-        segs = segs[1:]
+    segs = _path_segments(shape)
     head, verb = (segs[0] if segs else ""), method.upper()
     if head == "sobjects" and len(segs) >= 2:
         entity = entity or segs[1]

@@ -5,6 +5,11 @@ window the store can vouch for. Read-only; the planner (handover/plan.py) decide
 Counting follows the profiles (profiles.py): a day's calls come from ApiTotalUsage when it
 was ingested, else from the paid files, never both (they log the same calls twice). Only
 successful calls are evidence: a call that failed justifies no permission.
+
+What the calls did takes the most detailed source of each day, never the least: Bulk API
+requests in ApiTotalUsage say that a job ran, not which operation it ran, while Event
+Monitoring's BulkApi (one row per batch) and BulkApi2 (one per job) logs say it, per object.
+So a day's Bulk calls come from those logs when they were ingested (see _evidence_rows).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 
 from ..models import FieldEvidence, OperationEvidence
 from ..store import tables as t
@@ -24,6 +29,9 @@ PLAN_OPERATIONS = ("query", "retrieve", "create", "update", "upsert", "delete")
 # Operations that need no object permission (the session itself, the schema, limits).
 NEUTRAL_OPERATIONS = frozenset({"login", "logout", "userinfo", "describe", "limits", "other"})
 _FREE = "ApiTotalUsage"
+# Bulk API family (naming.family_of) -> the log that names each job's operation and object.
+_BULK_DETAIL = {"Bulk": "BulkApi", "Bulk2": "BulkApi2"}
+_NO_APP = "none"  # the app key of calls logged with neither app nor client (models.app_key_of)
 
 
 def entity_names(entity: str) -> list[str]:
@@ -94,6 +102,73 @@ def _pair_rows(
     ]
 
 
+def _from_source(sources: dict[date, str], day: date, event_type: str) -> bool:
+    return (sources.get(day) == "free") == (event_type == _FREE)
+
+
+def _ingested(conn: Connection, org: str, start: date, end: date, types: list[str]) -> set[Any]:
+    c = t.coverage.c
+    query = select(c.day, c.event_type).where(
+        c.org_id == org, c.day >= start, c.day <= end, c.event_type.in_(types),
+        c.status == "ingested",
+    )  # fmt: skip
+    return {(day, event_type) for day, event_type in conn.execute(query)}
+
+
+def _evidence_rows(
+    conn: Connection, org: str, user: str, app_key: str, start: date, end: date, *cols: Any
+) -> list[Any]:
+    """The pair's API aggregate rows as evidence of what it did, each day from its most
+    detailed source.
+
+    A day reads ApiTotalUsage or the paid files as ``_pair_rows`` does, except for its Bulk
+    API calls of a family (1.0, 2.0) whose detailed log (BulkApi, BulkApi2) was ingested:
+    those come from that log. The detailed logs name no app, so the user's jobs there are
+    the pair's only when the pair was the user's only app running that family's jobs that
+    day (by the day's other source) and the log has jobs of the user at all; otherwise the
+    day keeps the free log's Bulk calls, of unknown kind, rather than guess."""
+    a = t.api_daily.c
+    sources = api_sources_by_day(conn, org, start, end)
+    detail_types = list(_BULK_DETAIL.values())
+    ingested = _ingested(conn, org, start, end, detail_types)
+    query = select(a.day, a.event_type, a.app_key, a.api_family, *cols).where(
+        a.org_id == org, a.user_id == user, a.day >= start, a.day <= end,
+        or_(a.app_key == app_key, a.api_family.in_(list(_BULK_DETAIL))),
+    )  # fmt: skip
+    rows = conn.execute(query).all()
+    runners: dict[tuple[date, str], set[str]] = {}  # apps running the family's jobs that day
+    logged: set[tuple[date, str]] = set()  # the detailed log has jobs of the user that day
+    for day, event_type, key, family, *_ in rows:
+        if family not in _BULK_DETAIL:
+            continue
+        if event_type in detail_types:
+            if key in (app_key, _NO_APP):
+                logged.add((day, family))
+        elif _from_source(sources, day, event_type):
+            runners.setdefault((day, family), set()).add(key)
+
+    def detailed(day: date, family: str) -> bool:
+        return (
+            (day, _BULK_DETAIL[family]) in ingested
+            and (day, family) in logged
+            and runners.get((day, family)) == {app_key}
+        )
+
+    out = []
+    for day, event_type, key, family, *values in rows:
+        if family in _BULK_DETAIL and detailed(day, family):
+            take = event_type == _BULK_DETAIL[family] and key in (app_key, _NO_APP)
+        else:
+            take = (
+                key == app_key
+                and event_type not in detail_types
+                and _from_source(sources, day, event_type)
+            )
+        if take:
+            out.append(values)
+    return out
+
+
 def _busiest(examples: Counter[str]) -> str:
     """The example with the most calls behind it; ties: the first in text order."""
     ranked = sorted(examples.items(), key=lambda kv: (kv[0] == "", -kv[1], kv[0]))
@@ -105,7 +180,7 @@ def operation_evidence(
 ) -> list[OperationEvidence]:
     """Per (object, operation): successful calls, first and last seen, an example."""
     a = t.api_daily.c
-    rows = _pair_rows(
+    rows = _evidence_rows(
         conn, org, user, app_key, start, end,
         a.entity, a.operation, a.status, a.calls, a.first_at, a.last_at, a.example,
     )  # fmt: skip
@@ -139,15 +214,20 @@ def other_operations(
     conn: Connection, org: str, user: str, app_key: str, start: date, end: date
 ) -> dict[str, int]:
     """Successful calls the planner cannot turn into object permissions ("search",
-    "Account.undelete", "apex", ...): "object.operation" (or the operation) -> calls."""
+    "Account.undelete", "Account.bulk", "apex", ...): "object.operation" (or the
+    operation) -> calls. "bulk" is a Bulk API job whose operation no ingested log says;
+    "other" on a named object (a composite request, ...) is kept too: on a data object,
+    what handover cannot name it cannot plan (planning/kinds.py)."""
     a = t.api_daily.c
-    rows = _pair_rows(
+    rows = _evidence_rows(
         conn, org, user, app_key, start, end, a.entity, a.operation, a.status, a.calls
     )
     out: Counter[str] = Counter()
     for entities, operation, status, calls in rows:
         names = entity_names(entities)
-        if (operation in PLAN_OPERATIONS and names) or operation in NEUTRAL_OPERATIONS:
+        if operation in PLAN_OPERATIONS and names:
+            continue
+        if operation in NEUTRAL_OPERATIONS and not (operation == "other" and names):
             continue
         if is_success(status):
             for key in [f"{e}.{operation}" for e in names] or [operation]:

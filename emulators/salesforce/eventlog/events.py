@@ -25,7 +25,7 @@ class ApiCall:
     username: str
     session_key: str
     login_key: str
-    api_family: str  # "REST" | "SOAP" | "Bulk"
+    api_family: str  # "REST" | "SOAP" | "Bulk" | "Bulk2" (Bulk API 1.0, 2.0)
     api_version: str  # "59.0"
     # REST: the path after /services/data ("/v59.0/sobjects/Order"); SOAP: the method ("query").
     api_resource: str
@@ -50,9 +50,11 @@ class ApiCall:
     request_size: int = 0
     response_size: int = 0
     exception_message: str | None = None
-    # Bulk API (v1) only: the job (750...) and batch (751...) the call worked on.
+    # Bulk API only: the job (750...) and, for 1.0, the batch (751...) the call worked on;
+    # for 2.0 the job's state after the call (JobComplete, ...), one BulkApi2 event.
     job_id: str | None = None
     batch_id: str | None = None
+    job_status: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

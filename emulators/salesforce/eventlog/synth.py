@@ -39,6 +39,9 @@ from .templates import (
 
 HOUR_MS = 3_600_000
 VARIANTS = 8  # metric variants (run time, rows, sizes) per call and day
+BULK2_JOBS = 2  # Bulk API 2.0 jobs per (call, day): each call is a state change of one
+# A Bulk API 2.0 call's job state, by variant: most calls find the job done.
+_JOB_STATES = ("UploadComplete", "InProgress", "JobComplete", "JobComplete")
 _BATCH = 8192  # records joined and compressed at a time
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -97,8 +100,13 @@ def _random_id(prefix: str, rng: random.Random) -> str:
     return id15 + checksum_suffix(id15)
 
 
-def _pool(call: Call, prefix: str, rng: random.Random) -> list[str]:
-    """256 values for the record slot: the records an integration keeps touching."""
+def _pool(call: Call, family: str, prefix: str, rng: random.Random) -> list[str]:
+    """Values for the record slot: 256 records an integration keeps touching; for the
+    Bulk APIs, the batches (1.0) or the day's few jobs (2.0) its calls belong to."""
+    if family == "Bulk2":
+        return [_random_id("750", rng) for _ in range(BULK2_JOBS)]
+    if family == "Bulk":
+        return [_random_id("751", rng) for _ in range(256)]
     if call.operation == "upsert":
         tag = (call.external_id_field or "EXT").split("_")[0].upper()
         return [f"{tag}-{rng.randrange(10**7):07d}" for _ in range(256)]
@@ -106,7 +114,7 @@ def _pool(call: Call, prefix: str, rng: random.Random) -> list[str]:
 
 
 def _proto(
-    w: WorkloadCtx, call: Call, task: DayTask, rng: random.Random, job_id: str
+    w: WorkloadCtx, call: Call, task: DayTask, rng: random.Random, job_id: str, variant: int = 0
 ) -> tuple[ApiCall, str | None]:
     """A prototype call of this kind with one draw of metrics, and its record placeholder."""
     op, obj, ver, fam = call.operation, call.object, task.api_version, w.spec.api_family
@@ -147,9 +155,16 @@ def _proto(
     elif fam == "SOAP":
         resource, uri, status = op, f"/services/Soap/u/{ver}", 200
         req, resp = req + 600, resp + 400  # XML envelopes
-    else:  # Bulk API v1: one job per day, a batch per call
+    elif fam == "Bulk":  # Bulk API v1: one job per day, a batch per call
         record, status = record_placeholder("751"), 201
         resource, uri = f"/{ver}/job/{job_id}/batch", f"/services/async/{ver}/job/{job_id}/batch"
+    else:  # Bulk API 2.0: a query job is created by its query; an ingest job gets its data
+        record, rows = record_placeholder("750"), rows if op == "query" else 200
+        if op == "query":
+            resource, status = f"/v{ver}/jobs/query", 200
+        else:
+            resource, method, status = f"/v{ver}/jobs/ingest/{record}/batches", "PUT", 201
+        uri = "/services/data" + resource
     proto = ApiCall(
         timestamp=datetime.combine(task.day, time(0), UTC),
         request_id="",
@@ -177,8 +192,9 @@ def _proto(
         cpu_time_ms=5 + run // 3 + rng.randint(0, 10),
         request_size=req,
         response_size=resp,
-        job_id=job_id if fam == "Bulk" else None,
+        job_id={"Bulk": job_id, "Bulk2": record}.get(fam),
         batch_id=record if fam == "Bulk" else None,
+        job_status=_JOB_STATES[variant % len(_JOB_STATES)] if fam == "Bulk2" else None,
     )
     return proto, record
 
@@ -266,13 +282,17 @@ def _rows(
     kinds: list[tuple[CallTemplate, list[str]]] = []
     cum, total = [], 0.0
     for call in w.spec.calls:
+        fam = w.spec.api_family
+        # Bulk API 2.0 jobs are the day's own; records and batches recur across days.
+        day = f"|{task.day.isoformat()}" if fam == "Bulk2" else ""
         pool = _pool(
             call,
+            fam,
             w.prefixes.get(call.object, "a0X"),
-            random.Random(f"{task.seed}|{w.spec.name}|{call.object}|{call.operation}"),
+            random.Random(f"{task.seed}|{w.spec.name}|{call.object}|{call.operation}{day}"),
         )
-        for _ in range(VARIANTS):
-            proto, record = _proto(w, call, task, vrng, job_id)
+        for v in range(VARIANTS):
+            proto, record = _proto(w, call, task, vrng, job_id, v)
             kinds.append((build_template(proto, task.org15, paid=task.paid, record=record), pool))
             total += call.weight / VARIANTS
             cum.append(total)
@@ -313,7 +333,7 @@ def _rows(
         s, r = divmod(m, 1000)
         e = day_epoch + s
         ms3 = MILLIS[r]
-        rec = pool[ri]
+        rec = pool[ri % len(pool)]
         d = {
             "ts": dts + SECONDS_COMPACT[s] + "." + ms3,
             "tsd": dtsd + SECONDS_ISO[s] + "." + ms3 + "Z",
