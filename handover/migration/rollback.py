@@ -139,8 +139,9 @@ def apply_rollback(ledger: LedgerPort, org: OrgPort, *, clock: Clock = _now) -> 
     originals = [e for e in ledger.entries() if e.step != "rollback"]
     actions = rollback_actions(originals)
     applied = apply_actions(actions, ledger, org, dry_run=False, clock=clock)
-    undone = {a.key.removeprefix("rollback:").removesuffix(":restore") for a in actions}
+    # Every write with an inverse is now undone, and so is one that changed nothing (a
+    # prune with nothing to prune); irreversible ones stay done, as they are.
     for entry in originals:
-        if entry.key in undone and entry.status in ("claimed", "done"):
+        if entry.status in ("claimed", "done") and entry.write.action not in IRREVERSIBLE:
             ledger.put(entry.model_copy(update={"status": "rolled_back", "updated_at": clock()}))
     return applied
