@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import requests
 from requests.adapters import HTTPAdapter
+from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from emulators.salesforce import client
 from emulators.salesforce.loader import WorkloadCredentials
@@ -98,9 +99,11 @@ def test_provision_twice_creates_once_and_grants_exactly_the_plan(
         info, username=NEW_USER, consumer_key=erp.consumer_key,
         privatekey=creds["ERP Nightly Sync"].private_key_pem,
     )  # fmt: skip
-    assert jwt.query("SELECT Id, Phone FROM Account LIMIT 1")["totalSize"] >= 0
-    with pytest.raises(Exception, match="INVALID_TYPE|not supported"):
+    accounts = "SELECT Id, Phone FROM Account"
+    assert jwt.query(accounts)["totalSize"] == admin.query(accounts)["totalSize"]
+    with pytest.raises(SalesforceMalformedRequest) as refused:
         jwt.query("SELECT Id FROM Opportunity LIMIT 1")
+    assert refused.value.content[0]["errorCode"] == "INVALID_TYPE"
 
 
 class StopAfterClaim:
@@ -232,7 +235,7 @@ def test_rollback_returns_the_org_to_its_before_state(
     assert {e.status for e in ledger.entries() if e.step == "provision"} == {"rolled_back"}
     # A new migration reactivates the same username instead of creating a second one.
     provision(gateway, plan, MemoryLedger())
-    assert [u for u in snapshot(admin)["User"] if u[0] == NEW_USER][0][1] == "True"
+    assert next(u for u in snapshot(admin)["User"] if u[0] == NEW_USER)[1] == "True"
 
 
 def test_refusals_say_what_to_do_and_leave_nothing_half_done(
