@@ -26,6 +26,9 @@ TRANSIENT_CODES = frozenset(
 
 # What handover's own user needs to read each object it queries (README: "Permissions").
 REQUIRED_PERMISSION = {
+    # Before "User": the first name found in the message decides.
+    "UserLogin": "Manage Users",
+    "AuthSession": "Manage Users",
     "EventLogFile": "View Event Log Files (and API Enabled)",
     "LoginHistory": "Manage Users (or Monitor Login History)",
     "OauthToken": "Customize Application",
@@ -79,6 +82,8 @@ WRITE_ADVICE = {
     "MALFORMED_ID": "an id was malformed: a handover bug, please report it with the run's log",
     "EXCEEDED_ID_LIMIT": "more than 200 records in one call: a handover bug, please report it",
     "JSON_PARSER_ERROR": "the org could not read the request: a handover bug, please report it",
+    "METHOD_NOT_ALLOWED": "a request used the wrong method: a handover bug, please report it",
+    "MISSING_ARGUMENT": "a request lacked a value: a handover bug, please report it",
 }
 # Codes that only say another record of the same call failed (allOrNone): not the cause.
 _KNOCK_ON = frozenset({"ALL_OR_NONE_OPERATION_ROLLED_BACK"})
