@@ -243,6 +243,7 @@ class VerificationResult(_Frozen):
     outcome: Outcome
     reasons: list[str]  # why, worded for people: every failed or unjudged check
     checks: list[Check]
+    figures: dict[str, dict[str, Any]] = Field(default_factory=dict)  # check name -> figures
 
 
 # ---------------------------------------------------------------------- decommission

@@ -12,7 +12,7 @@ the success rate held, and no new error codes appeared. No traffic at all is
 
 from __future__ import annotations
 
-from ..models import AccessPlan, HumanAccess, PermissionSetSpec
+from ..models import AccessPlan, HumanAccess, PermissionSetSpec, UsageProfile
 from .models import Check, Outcome, TrafficFigures, VerificationInputs, VerificationResult
 
 _FLAGS = (
@@ -235,7 +235,12 @@ def judge(
     else:
         outcome = "successful"
     reasons = [c.reason for c in checks if c.ok is not True] or [c.reason for c in checks]
-    return VerificationResult(outcome=outcome, reasons=reasons, checks=checks)
+    return VerificationResult(
+        outcome=outcome,
+        reasons=reasons,
+        checks=checks,
+        figures={c.name: c.figures for c in checks},
+    )
 
 
 def baseline_from_plan(plan: AccessPlan) -> TrafficFigures:
@@ -249,3 +254,14 @@ def baseline_from_plan(plan: AccessPlan) -> TrafficFigures:
         key = f"{o.object}.{o.operation}"
         ops[key] = ops.get(key, 0) + o.count
     return TrafficFigures(days=days, operations=ops)
+
+
+def traffic_of(profile: UsageProfile) -> TrafficFigures:
+    """One identity's traffic through the app, as the usage store profiles it (the human's
+    over the evidence window, or either identity's over the verification window)."""
+    return TrafficFigures(
+        days=max(profile.days_observed, 1),
+        operations=dict(profile.operations),
+        status_codes=dict(profile.status_codes),
+        logins=sum(profile.logins.values()),
+    )

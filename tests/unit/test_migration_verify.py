@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from handover.migration.models import TrafficFigures, VerificationInputs
 from handover.migration.verify import baseline_from_plan, judge
 from handover.models import FieldAccess, HumanAccess, ObjectAccess
@@ -135,3 +137,27 @@ def test_rare_operations_are_not_judged_on_volume() -> None:
 def test_baseline_from_plan_is_per_observed_day() -> None:
     base = baseline_from_plan(make_plan(operations=[("Order", "create", 70)], days_observed=7))
     assert base.days == 7 and base.operations == {"Order.create": 70}
+
+
+def test_traffic_of_a_usage_profile() -> None:
+    from datetime import date
+
+    from handover.migration.verify import traffic_of
+    from handover.models import AppRef, UsageProfile, UserInfo
+
+    profile = UsageProfile(
+        org_id="00D000000000001AAA",
+        user=UserInfo(user_id="005000000000002AAA", username="svc-erp@tiny.example.com"),
+        app=AppRef.for_app("0H4000000000001AAA", "ERP Sync"),
+        window_start=date(2026, 10, 1),
+        window_end=date(2026, 10, 1),
+        days_observed=1,
+        operations={"Account.query": 90},
+        status_codes={"200": 88, "500": 2},
+        logins={"Remote Access 2.0": 3, "Remote Access 2.0|OAuth Refresh Token": 1},
+    )
+    figures = traffic_of(profile)
+    assert (figures.days, figures.calls, figures.logins) == (1, 90, 4)
+    assert figures.error_codes == {"500"} and figures.success_rate == pytest.approx(88 / 90)
+    result = judge(inputs(baseline=baseline_from_plan(PLAN), new_user=figures))
+    assert result.figures["error-codes"] == {"new": {"500": 2}}
