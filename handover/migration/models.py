@@ -159,6 +159,10 @@ class LedgerEntry(_Frozen):
         return self.write.step
 
     @property
+    def after(self) -> dict[str, Any]:
+        return self.write.after
+
+    @property
     def record_id(self) -> str | None:
         return self.record_ids[0] if self.record_ids else None
 

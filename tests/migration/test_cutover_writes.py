@@ -26,6 +26,7 @@ from handover.salesforce.metadata import ConnectedApps
 from handover.salesforce.provision import Records
 from handover.salesforce.revoke import HumanPaths
 from handover.salesforce.writer import OrgWriter, generated_passwords
+from tests.migration.orgstate import snapshot
 from tests.migration.plans import make_plan
 
 WAREHOUSE = "Warehouse Connector"
@@ -81,6 +82,8 @@ def test_client_credentials_run_as_is_repointed_and_rolled_back(
     org: Org,
     creds: dict[str, WorkloadCredentials],
 ) -> None:
+    admin = client.connect(info)
+    org_before = snapshot(admin)
     ledger = MemoryLedger()
     plan = provisioned(gateway, ledger)
     apps = ConnectedApps(gateway)
@@ -106,8 +109,20 @@ def test_client_credentials_run_as_is_repointed_and_rolled_back(
     apply_actions(actions, ledger, OrgWriter(gateway), dry_run=False)
     assert gateway.api_calls == calls
 
+    # Rollback (cutover, then provisioning) leaves the org as it was: the app runs as its
+    # old user, the new user is deactivated, everything else is as before.
     apply_rollback(ledger, OrgWriter(gateway))
     assert running_as(info, warehouse) == OLD_RUN_AS
+    assert as_dict(apps.read(WAREHOUSE)) == {
+        **component_before,
+        "oauthConfig": [
+            {**component_before["oauthConfig"][0], "oauthClientCredentialUser": [OLD_RUN_AS]}
+        ],
+    }
+    org_after = snapshot(admin)
+    assert [u[1] for u in org_after["User"] if u[0] == NEW_USER] == ["False"]
+    org_after["User"] = [u for u in org_after["User"] if u[0] != NEW_USER]
+    assert org_after == org_before
 
 
 def test_a_dry_run_of_the_cutover_previews_and_changes_nothing(
