@@ -67,7 +67,7 @@ class Router:
         return self._port(action).write(action, observed)
 
 
-def _now() -> datetime:
+def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
@@ -77,7 +77,7 @@ def apply_actions(
     org: OrgPort,
     *,
     dry_run: bool,
-    clock: Clock = _now,
+    clock: Clock = now_utc,
 ) -> list[LedgerEntry]:
     """Apply ``actions`` in order; the ledger entry of each, as it ends. Raises on the
     first failure (the entries before it stay done: a re-run continues from there)."""

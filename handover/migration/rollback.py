@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .apply import Clock, LedgerPort, OrgPort, _now, apply_actions, doomed_records, holds
+from .apply import Clock, LedgerPort, OrgPort, apply_actions, doomed_records, holds, now_utc
 from .models import LedgerEntry, Observed, WriteAction
 
 IRREVERSIBLE = frozenset({"set_password", "revoke"})
@@ -133,7 +133,9 @@ def _undo_delete(entry: LedgerEntry) -> list[WriteAction]:
     return [_inverse(w, "create", {k: entry.before.get(k, v) for k, v in w.match.items()})]
 
 
-def apply_rollback(ledger: LedgerPort, org: OrgPort, *, clock: Clock = _now) -> list[LedgerEntry]:
+def apply_rollback(
+    ledger: LedgerPort, org: OrgPort, *, clock: Clock = now_utc
+) -> list[LedgerEntry]:
     """Apply the inverses of everything in ``ledger`` and mark the undone entries
     ``rolled_back``; returns the rollback's own entries. Re-runnable after a crash."""
     originals = [e for e in ledger.entries() if e.step != "rollback"]
