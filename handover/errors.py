@@ -8,7 +8,9 @@ HandoverError
 │   ├── AuthenticationError            credentials rejected or expired
 │   ├── PermissionDenied               handover's own user lacks a permission
 │   └── TransientSalesforceError       worth retrying (503, UNABLE_TO_LOCK_ROW, limits)
-└── EvidenceError                      not enough evidence to act on
+├── EvidenceError                      not enough evidence to act on
+└── MigrationError                     a migration step cannot go on as planned
+    └── WriteConflict                  the org holds a record this migration did not write
 """
 
 from __future__ import annotations
@@ -53,3 +55,12 @@ class TransientSalesforceError(SalesforceGatewayError):
 
 class EvidenceError(HandoverError):
     pass
+
+
+class MigrationError(HandoverError):
+    pass
+
+
+class WriteConflict(MigrationError):
+    """A record the migration would write already exists, was not written by it, and may
+    not be taken over (a permission set of the same name, a username held by someone else)."""

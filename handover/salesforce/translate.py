@@ -26,6 +26,9 @@ TRANSIENT_CODES = frozenset(
 
 # What handover's own user needs to read each object it queries (README: "Permissions").
 REQUIRED_PERMISSION = {
+    # Before "User": the first name found in the message decides.
+    "UserLogin": "Manage Users",
+    "AuthSession": "Manage Users",
     "EventLogFile": "View Event Log Files (and API Enabled)",
     "LoginHistory": "Manage Users (or Monitor Login History)",
     "OauthToken": "Customize Application",
@@ -37,6 +40,53 @@ REQUIRED_PERMISSION = {
     "ConnectedApplication": "View Setup and Configuration",
     "User": "View Setup and Configuration",
 }
+
+# Error codes the migration's writes meet -> what to do (REST errorCode, sObject Collections
+# statusCode, Metadata API SaveResult statusCode and faults). Earlier writes of a step stay
+# done and a re-run continues after them, so "re-run" is always safe advice.
+# tests/unit/test_translate.py fails if a code the emulator's write rules raise is missing.
+WRITE_ADVICE = {
+    "DUPLICATE_USERNAME": "usernames are unique across every Salesforce org and this one is "
+    "taken: set HANDOVER_PLAN__USERNAME_TEMPLATE to another pattern and plan again",
+    "LICENSE_LIMIT_EXCEEDED": "no free seat of that licence (Salesforce Integration user "
+    "licence or its permission set licence): deactivate an unused integration user or buy "
+    "seats (Setup > Company Information), then re-run",
+    "FIELD_INTEGRITY_EXCEPTION": "the org's permission rules refused it (a licence that can't "
+    "carry the permission, or a dependency missing): check the plan against the message, "
+    "plan again, then re-run",
+    "MIXED_DML_OPERATION": "setup and non-setup records were sent in one call: a handover "
+    "bug, please report it with the run's log",
+    "DUPLICATE_VALUE": "the record already exists: re-run (the migration finds and reuses it)",
+    "DUPLICATE_DEVELOPER_NAME": "a permission set with this API name exists: re-run (the "
+    "migration brings handover's own set up to the plan), or rename the other one",
+    "INVALID_CROSS_REFERENCE_KEY": "a record it refers to (profile, licence, user, app) is not "
+    "in the org: check that the org has the Salesforce Integration licence and the app, "
+    "then plan again",
+    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST": "the org has no such object or permissionable "
+    "field (it may have been deleted since planning): plan again",
+    "INVALID_FIELD": "the org has no such field (another API version or edition?): plan again",
+    "INVALID_FIELD_FOR_INSERT_UPDATE": "handover's user can't write that field: check its "
+    "permissions (README: Permissions)",
+    "REQUIRED_FIELD_MISSING": "a required value is missing: plan again",
+    "INVALID_NEW_PASSWORD": "the org's password policy refused the generated password: "
+    "relax the policy for the integration profile or set the password by hand",
+    "DELETE_FAILED": "the org refused the delete (still assigned, or a user): see the message",
+    "ENTITY_IS_DELETED": "the record was deleted meanwhile: re-run",
+    "NOT_FOUND": "the record is gone: re-run (the migration probes again)",
+    "INSUFFICIENT_ACCESS": "handover's user needs Manage Users, Assign Permission Sets and "
+    "Customize Application to migrate (README: Permissions)",
+    "INSUFFICIENT_ACCESS_OR_READONLY": "handover's user needs Manage Users, Assign Permission "
+    "Sets and Customize Application to migrate (README: Permissions)",
+    "INVALID_TYPE": "handover's user can't create that kind of record: check its permissions "
+    "(README: Permissions)",
+    "MALFORMED_ID": "an id was malformed: a handover bug, please report it with the run's log",
+    "EXCEEDED_ID_LIMIT": "more than 200 records in one call: a handover bug, please report it",
+    "JSON_PARSER_ERROR": "the org could not read the request: a handover bug, please report it",
+    "METHOD_NOT_ALLOWED": "a request used the wrong method: a handover bug, please report it",
+    "MISSING_ARGUMENT": "a request lacked a value: a handover bug, please report it",
+}
+# Codes that only say another record of the same call failed (allOrNone): not the cause.
+_KNOCK_ON = frozenset({"ALL_OR_NONE_OPERATION_ROLLED_BACK"})
 
 # simple-salesforce exception class -> handover class (ordered: most specific first).
 # tests/unit/test_translate.py fails if simple-salesforce gains a class missing here.
@@ -110,10 +160,58 @@ def translate(exc: Exception, *, what: str) -> SalesforceGatewayError:
             status=status,
             error_code=code,
         )
+    advice = f" What to do: {WRITE_ADVICE[code]}." if code in WRITE_ADVICE else ""
     for sf_cls, ours in EXCEPTION_MAP:
         if isinstance(exc, sf_cls):
-            return ours(f"{what}: {code or status}: {message}", status=status, error_code=code)
+            return ours(
+                f"{what}: {code or status}: {message}{advice}", status=status, error_code=code
+            )
     return SalesforceGatewayError(f"{what}: {exc.__class__.__name__}: {exc}")
+
+
+def write_error(what: str, errors: list[dict[str, Any]]) -> SalesforceGatewayError:
+    """The error of a write refused record by record (sObject Collections results, the
+    Metadata API's SaveResult): the first cause, its advice, and how many records failed."""
+    causes = [e for e in errors if (e.get("statusCode") or e.get("errorCode")) not in _KNOCK_ON]
+    first = (causes or errors or [{}])[0]
+    code = str(first.get("statusCode") or first.get("errorCode") or "UNKNOWN")
+    message = str(first.get("message") or "").strip()
+    more = f" ({len(causes)} records refused)" if len(causes) > 1 else ""
+    advice = f" What to do: {WRITE_ADVICE[code]}." if code in WRITE_ADVICE else ""
+    cls = PermissionDenied if code.startswith("INSUFFICIENT_ACCESS") else SalesforceGatewayError
+    if code in TRANSIENT_CODES:
+        cls = TransientSalesforceError
+    return cls(f"{what}: {code}: {message}{more}.{advice}", status=400, error_code=code)
+
+
+def soap_fault(what: str, code: str, message: str) -> SalesforceGatewayError:
+    """A SOAP fault (Metadata API) as a handover error; ``code`` without its prefix."""
+    code = code.rsplit(":", 1)[-1]
+    text = f"{what}: {code}: {message}"
+    if code == "INVALID_SESSION_ID":
+        return AuthenticationError(
+            f"{text}. Log in again or refresh the credentials.", status=500, error_code=code
+        )
+    if code in TRANSIENT_CODES:
+        return TransientSalesforceError(f"{text} (transient)", status=500, error_code=code)
+    if code.startswith("INSUFFICIENT_ACCESS"):
+        return PermissionDenied(
+            f"{text}. handover's user needs Customize Application (or Modify Metadata) to "
+            "change a connected app.",
+            status=500,
+            error_code=code,
+        )
+    advice = f" What to do: {WRITE_ADVICE[code]}." if code in WRITE_ADVICE else ""
+    return SalesforceGatewayError(f"{text}.{advice}", status=500, error_code=code)
+
+
+def oauth_error(what: str, status: int, body: Any) -> SalesforceGatewayError:
+    """An OAuth endpoint's {"error", "error_description"} answer (revoke, token)."""
+    error = str(body.get("error") if isinstance(body, dict) else "") or f"HTTP {status}"
+    text = str(body.get("error_description") or "") if isinstance(body, dict) else ""
+    if status >= 500:
+        return TransientSalesforceError(f"{what}: {error} {text}".strip(), status=status)
+    return SalesforceGatewayError(f"{what}: {error}: {text}", status=status, error_code=error)
 
 
 @contextmanager

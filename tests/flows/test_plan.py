@@ -255,61 +255,22 @@ def test_refusals_exit_3_with_their_reasons(
 
 
 def apply_plan(sf: Salesforce, p: dict[str, Any]) -> str:
-    """Provision the plan as reference §3.2 orders it, as the admin; returns the user id."""
-    user, ps = p["user"], p["permission_set"]
+    """Provision the plan as the migration does (handover.migration + OrgWriter), as the
+    admin; returns the new user's id."""
+    from handover.migration.actions import provision_actions
+    from handover.migration.apply import apply_actions
+    from handover.migration.memory import MemoryLedger
+    from handover.models import AccessPlan
+    from handover.salesforce.gateway import SalesforceGateway
+    from handover.salesforce.provision import Records
+    from handover.salesforce.writer import OrgWriter
 
-    def one(soql: str) -> str:
-        return str(sf.query(soql)["records"][0]["Id"])
-
-    def create(sobject: str, record: dict[str, Any]) -> str:
-        return str(getattr(sf, sobject).create(record)["id"])
-
-    profile = one(f"SELECT Id FROM Profile WHERE Name = '{user['profile']}'")
-    psl = one(f"SELECT Id FROM PermissionSetLicense WHERE DeveloperName = '{ps['license']}'")
-    user_id = create(
-        "User",
-        {
-            "Username": user["username"],
-            "Email": user["email"],
-            "Alias": user["alias"],
-            "FirstName": user["first_name"],
-            "LastName": user["last_name"],
-            "TimeZoneSidKey": user["time_zone"],
-            "LocaleSidKey": user["locale"],
-            "LanguageLocaleKey": user["language"],
-            "EmailEncodingKey": user["email_encoding"],
-            "ProfileId": profile,
-        },
-    )
-    create("PermissionSetLicenseAssign", {"AssigneeId": user_id, "PermissionSetLicenseId": psl})
-    ps_id = create(
-        "PermissionSet",
-        {
-            "Name": ps["name"],
-            "Label": ps["label"],
-            "Description": ps["description"],
-            "LicenseId": psl,
-            **{f"Permissions{perm}": True for perm in ps["system_permissions"]},
-        },
-    )
-    flag_fields = {"read": "PermissionsRead", "create": "PermissionsCreate",
-                   "edit": "PermissionsEdit", "delete": "PermissionsDelete",
-                   "view_all": "PermissionsViewAllRecords",
-                   "modify_all": "PermissionsModifyAllRecords"}  # fmt: skip
-    for op in ps["object_permissions"]:  # masters first: the plan's order
-        create("ObjectPermissions",
-            {"ParentId": ps_id, "SobjectType": op["object"],
-             **{col: op[flag] for flag, col in flag_fields.items()}}
-        )  # fmt: skip
-    for fp in ps["field_permissions"]:
-        create("FieldPermissions",
-            {"ParentId": ps_id, "SobjectType": fp["field"].partition(".")[0],
-             "Field": fp["field"], "PermissionsRead": fp["read"], "PermissionsEdit": fp["edit"]}
-        )  # fmt: skip
-    create("PermissionSetAssignment", {"AssigneeId": user_id, "PermissionSetId": ps_id})
-    for app in ps["connected_app_access"]:
-        create("SetupEntityAccess", {"ParentId": ps_id, "SetupEntityId": app["app_id"]})
-    return str(user_id)
+    plan = AccessPlan.model_validate(p)
+    gateway = SalesforceGateway(sf)
+    actions = provision_actions(plan, Records(gateway).provision_facts(plan))
+    entries = apply_actions(actions, MemoryLedger(), OrgWriter(gateway), dry_run=False)
+    assert all(e.status == "done" for e in entries)
+    return str(entries[0].record_id)
 
 
 def test_plans_apply_and_the_workloads_run_as_the_new_user(

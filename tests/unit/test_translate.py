@@ -86,3 +86,78 @@ def test_context_manager_chains_the_original():
     with pytest.raises(TransientSalesforceError) as e, translated("x"):
         raise _err(sfx.SalesforceMalformedRequest, 400, "UNABLE_TO_LOCK_ROW")
     assert isinstance(e.value.__cause__, sfx.SalesforceMalformedRequest)
+
+
+# ---------------------------------------------------------------------- the migration's writes
+
+# Codes the emulator raises that a write never meets, each with the path that handles it.
+NOT_WRITE_ERRORS = {
+    "MALFORMED_QUERY": "reads",
+    "INVALID_QUERY_LOCATOR": "reads",
+    "INVALID_SESSION_ID": "AuthenticationError",
+    "API_DISABLED_FOR_ORG": "PermissionDenied",
+}
+
+
+def test_every_write_error_the_emulator_raises_has_advice():
+    """The emulator's rules carry the real codes: each one a write can meet says what to do."""
+    import re
+    from pathlib import Path
+
+    from handover.salesforce.translate import TRANSIENT_CODES, WRITE_ADVICE
+
+    root = Path(__file__).resolve().parents[2] / "emulators" / "salesforce"
+    raised = re.compile(r'(?:SalesforceError|SaveError|_Invalid)\(\s*(?:\d+,\s*)?"([A-Z][A-Z_]+)"')
+    codes = set()
+    for name in ("rules.py", "org.py", "metadata.py", "exceptions.py", "http/rest.py"):
+        codes |= set(raised.findall((root / name).read_text()))
+    assert len(codes) > 20, "the pattern no longer finds the emulator's error codes"
+    unmapped = codes - set(WRITE_ADVICE) - TRANSIENT_CODES - set(NOT_WRITE_ERRORS)
+    assert unmapped == set(), "add advice for these to WRITE_ADVICE in translate.py"
+
+
+def test_rest_write_errors_carry_their_advice():
+    out = translate(
+        _err(sfx.SalesforceMalformedRequest, 400, "DUPLICATE_USERNAME", "Duplicate Username."),
+        what="provision:user (create User svc@x.com)",
+    )
+    assert type(out) is SalesforceGatewayError and out.error_code == "DUPLICATE_USERNAME"
+    assert "What to do: usernames are unique across every Salesforce org" in str(out)
+
+
+def test_collection_errors_name_the_cause_not_the_rollback():
+    from handover.salesforce.translate import write_error
+
+    rolled = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK", "message": "Record rolled back"}
+    cause = {
+        "statusCode": "FIELD_INTEGRITY_EXCEPTION",
+        "message": "Permission Read Order Products depends on permission(s): Read Orders",
+    }
+    out = write_error("provision:object-permissions", [rolled, cause, rolled])
+    assert out.error_code == "FIELD_INTEGRITY_EXCEPTION"
+    assert "depends on permission(s): Read Orders" in str(out) and "What to do" in str(out)
+    assert (
+        type(write_error("x", [{"statusCode": "UNABLE_TO_LOCK_ROW"}])) is TransientSalesforceError
+    )
+    assert type(write_error("x", [{"statusCode": "INSUFFICIENT_ACCESS_OR_READONLY"}])) is (
+        PermissionDenied
+    )
+    two = write_error("x", [cause, cause])
+    assert "(2 records refused)" in str(two)
+
+
+def test_metadata_faults_and_oauth_errors():
+    from handover.salesforce.translate import oauth_error, soap_fault
+
+    denied = soap_fault("changing the Run-As user", "sf:INSUFFICIENT_ACCESS", "no")
+    assert type(denied) is PermissionDenied and "Customize Application" in str(denied)
+    assert type(soap_fault("x", "sf:INVALID_SESSION_ID", "bad")) is AuthenticationError
+    assert type(soap_fault("x", "REQUEST_LIMIT_EXCEEDED", "")) is TransientSalesforceError
+    revoke = oauth_error(
+        "revoking", 400, {"error": "invalid_token", "error_description": "Token was invalid"}
+    )
+    assert (
+        revoke.error_code == "invalid_token"
+        and str(revoke) == "revoking: invalid_token: Token was invalid"
+    )
+    assert type(oauth_error("revoking", 503, "down")) is TransientSalesforceError

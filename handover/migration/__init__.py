@@ -1,0 +1,1 @@
+"""The migration's pure core: step order, writes and their rollback, verification, decommission."""
