@@ -331,7 +331,7 @@ def _assignments(org: Org, u: UserSpec) -> None:
             "PermissionSetAssignment",
             {"AssigneeId": user["Id"], "PermissionSetId": ps["Id"], "IsActive": True},
         )
-    org._access_changed()
+    org.access_changed()
 
 
 def _self_signed(name: str) -> tuple[str, str]:

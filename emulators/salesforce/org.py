@@ -221,7 +221,9 @@ class Org:
             self._access_cache[user_id] = eff
             return eff
 
-    def _access_changed(self) -> None:
+    def access_changed(self) -> None:
+        """Forget every cached EffectiveAccess: call after changing a table that grants access
+        outside the DML methods (which call it themselves)."""
         self._access_cache.clear()
 
     def object_visible(self, access: EffectiveAccess, obj: ObjectDef) -> bool:
@@ -240,7 +242,9 @@ class Org:
             return access.field(obj.name, fdef.name)[0]
         return True
 
-    def _can_write_setup(self, access: EffectiveAccess, obj: ObjectDef) -> bool:
+    def can_write_setup(self, access: EffectiveAccess, obj: ObjectDef) -> bool:
+        """Whether ``access`` may change rows of the setup object ``obj`` (Modify All Data, or
+        one of the object's write permissions such as Manage Users)."""
         return access.modify_all_data or any(access.has(p) for p in obj.write_permissions)
 
     def visible_rows(
@@ -514,7 +518,7 @@ class Org:
                     else:
                         self.tables[table][rid] = old
                 self._rebuild_unique()
-                self._access_changed()
+                self.access_changed()
                 raise
             finally:
                 undo = self._undo
@@ -609,7 +613,7 @@ class Org:
         self.tables[table][key] = row
         self._index_unique(obj, row)
         if table in _ACCESS_TABLES:
-            self._access_changed()
+            self.access_changed()
 
     def update(self, ctx: CallContext, object_name: str, record_id: str, data: dict) -> None:
         with self.lock:
@@ -642,7 +646,7 @@ class Org:
         self.tables[table][row["Id"]] = new
         self._rebuild_unique_for(obj)
         if table in _ACCESS_TABLES:
-            self._access_changed()
+            self.access_changed()
         rules.after_update(self, ctx, obj, row, new)
 
     def delete(self, ctx: CallContext, object_name: str, record_id: str) -> None:
@@ -671,7 +675,7 @@ class Org:
                     self.remove(child, c)
         self._rebuild_unique_for(obj)
         if table in _ACCESS_TABLES:
-            self._access_changed()
+            self.access_changed()
 
     def upsert(
         self, ctx: CallContext, object_name: str, ext_field: str, ext_value: str, data: dict
@@ -704,7 +708,7 @@ class Org:
         with self.lock:
             obj = self.visible_object(ctx, "User")
             user = self._existing(obj, user_id)
-            if not self._can_write_setup(ctx.access, obj) and user["Id"] != ctx.user["Id"]:
+            if not self.can_write_setup(ctx.access, obj) and user["Id"] != ctx.user["Id"]:
                 raise insufficient_access()
             rules.check_password(password)
             self.passwords[user["Id"]] = password
@@ -729,7 +733,7 @@ class Org:
             op
         ]
         if obj.setup:
-            allowed = can_schema and self._can_write_setup(ctx.access, obj)
+            allowed = can_schema and self.can_write_setup(ctx.access, obj)
         else:
             acc = ctx.access.object(obj.name)
             allowed = (

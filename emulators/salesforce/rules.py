@@ -203,7 +203,7 @@ def _sync_profile_assignment(org: Org, user: dict, old_profile_id: str | None) -
             "PermissionSetAssignment",
             {"AssigneeId": user["Id"], "PermissionSetId": ps["Id"], "IsActive": True},
         )
-    org._access_changed()
+    org.access_changed()
 
 
 def check_password(password: str) -> None:

@@ -22,6 +22,7 @@ from .loader import LoadedOrg, build_org
 from .scenario import Scenario, load_scenario
 from .sessions import Session, expiry, new_access_token, new_key
 from .tls import write_tls_material
+from .workloads.credentials import write_credentials
 
 
 def free_port() -> int:
@@ -94,12 +95,8 @@ class RunningEmulator:
 
     def write_credentials(self) -> None:
         """The credential source of each workload: one JSON file its external system reads."""
-        cdir = self.state_dir / "credentials"
-        cdir.mkdir(parents=True, exist_ok=True)
         for name, creds in self.loaded.credentials.items():
-            p = cdir / f"{_slug(name)}.json"
-            p.write_text(json.dumps(creds.as_dict(), indent=2))
-            p.chmod(0o600)
+            write_credentials(self.state_dir / "credentials", name, creds.as_dict())
 
     def stop(self) -> None:
         if self.server is not None:
@@ -108,10 +105,6 @@ class RunningEmulator:
             self.server.should_exit = True
         if self.thread is not None:
             self.thread.join(timeout=10)
-
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
 
 
 def prepare(

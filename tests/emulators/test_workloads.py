@@ -15,7 +15,8 @@ from simple_salesforce import Salesforce
 from emulators.salesforce import client, server
 from emulators.salesforce.faults import FaultRule
 from emulators.salesforce.scenario import Scenario, load_scenario
-from emulators.salesforce.workloads import credential_file, main, run_workload
+from emulators.salesforce.workloads import credential_file, run_workload
+from emulators.salesforce.workloads.__main__ import main
 
 LOOMIS = Path(__file__).resolve().parents[2] / "emulators" / "scenarios" / "loomis.yaml"
 SHIPPING = "Shipping Label Service"
