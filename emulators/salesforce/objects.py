@@ -829,6 +829,22 @@ def _setup_objects() -> list[ObjectDef]:
             view_all_permissions=("ManageUsers",),
             write_permissions=("ManageUsers",),
         ),
+        # Login settings of a user, one row each, created with the user (ObjRef UserLogin):
+        # query and update only, Manage Users to see or change it.
+        setup_object(
+            "UserLogin",
+            "060",
+            [
+                ref("UserId", "User", "User", createable=False, updateable=False),
+                f("IsFrozen", "boolean"),
+                f("IsPasswordLocked", "boolean"),
+            ],
+            createable=False,
+            deletable=False,
+            access="perm",
+            view_all_permissions=("ManageUsers",),
+            write_permissions=("ManageUsers",),
+        ),
         setup_object(
             "EventLogFile",
             "0AT",

@@ -111,6 +111,7 @@ class Org:
             api_version=self.api_version,
         )
         self.sessions: dict[str, Session] = {}
+        self._session_rows: dict[str, Session] = {}  # AuthSession Id -> session
         self.refresh_grants: dict[str, RefreshGrant] = {}  # refresh token -> grant
         self.auth_codes: dict[str, AuthCode] = {}  # pending web-server-flow codes (auth.py)
         self.apps: dict[str, AppConfig] = {}  # app id -> config
@@ -261,19 +262,63 @@ class Org:
             rows = [r for r in rows if r.get(owner_field) == uid]
         if not include_deleted:
             rows = [r for r in rows if not r.get("IsDeleted")]
+        if obj.name == "AuthSession":
+            # Only live sessions are listed: expired and revoked ones are gone.
+            rows = [
+                r
+                for r in rows
+                if (s := self._session_rows.get(r["Id"])) is None or s.valid_at(self.clock.now())
+            ]
         return rows
 
     # ------------------------------------------------------------------ sessions
 
+    def add_session(self, session: Session, *, session_type: str = "Oauth2") -> str:
+        """Store a new session and its AuthSession row (what admins query and delete to end
+        a session); returns the row's Id."""
+        with self.lock:
+            user = self.table("User").get(session.user_id) or {}
+            self.sessions[session.token] = session
+            session.auth_session_id = self.insert_system(
+                "AuthSession",
+                {
+                    "UsersId": session.user_id,
+                    "LoginType": session.login_type,
+                    "SessionType": session_type,
+                    "SourceIp": session.source_ip,
+                    "IsCurrent": False,
+                    "NumSecondsValid": int((session.expires - session.created).total_seconds()),
+                    "SessionSecurityLevel": "STANDARD",
+                    "UserType": user.get("UserType") or "Standard",
+                    "IsAssociatedWithJwtAccessToken": False,
+                    "CreatedDate": session.created,
+                    "CreatedById": session.user_id,
+                },
+            )
+            self._session_rows[session.auth_session_id] = session
+            return session.auth_session_id
+
+    def session_live(self, session: Session) -> bool:
+        """Valid now: not revoked, not expired, and its AuthSession row not deleted."""
+        if not session.valid_at(self.clock.now()):
+            return False
+        rid = session.auth_session_id
+        return rid is None or rid in self.tables["authsession"]
+
     def authenticate(self, token: str) -> Session:
         """The live session for a bearer token, or INVALID_SESSION_ID."""
         session = self.sessions.get(token)
-        if session is None or not session.valid_at(self.clock.now()):
+        if session is None or not self.session_live(session):
             raise invalid_session()
         user = self.table("User").get(session.user_id)
         if user is None or not user.get("IsActive"):
             raise invalid_session()
         return session
+
+    def user_login(self, user_id: str) -> dict:
+        """The UserLogin row of a user (frozen, password-locked)."""
+        row = self.find_one("UserLogin", UserId=user_id)
+        return row if row is not None else {"IsFrozen": False, "IsPasswordLocked": False}
 
     def context(self, session: Session, **kw: Any) -> CallContext:
         user = self.table("User")[session.user_id]
@@ -309,21 +354,26 @@ class Org:
     def record_call(self, call: ApiCall) -> None:
         self.events.record_api_call(call)
 
-    def record_login(self, event: LoginEvent, *, login_history: bool = True) -> None:
-        """A login: LoginHistory row (unless the flow leaves none), Login event, LastLoginDate."""
+    def record_login(self, event: LoginEvent, *, login_history: bool = True) -> str | None:
+        """A login: LoginHistory row (unless the flow leaves none), Login event, LastLoginDate.
+        Returns the LoginHistory Id."""
+        rid = None
         with self.lock:
             if login_history:
-                self.add_login_history([login_history_row(event)])
+                (rid,) = self.add_login_history([login_history_row(event)])
             if event.status == "Success":
                 self.set_last_login(event.user_id, event.timestamp)
         self.events.record_login(event)
+        return rid
 
     # BackfillTarget protocol (see backfill.py)
-    def add_login_history(self, rows: list[dict]) -> None:
+    def add_login_history(self, rows: list[dict]) -> list[str]:
+        ids = []
         with self.lock:
             table = self.table("LoginHistory")
             for r in rows:
                 rid = self.ids.new("0Ya")
+                ids.append(rid)
                 table[rid] = {
                     "__type": "LoginHistory",
                     "Id": rid,
@@ -337,6 +387,7 @@ class Org:
                     "ForwardedForIp": None,
                     **r,
                 }
+        return ids
 
     def note_token_use(self, user_id: str, app_name: str, uses: int, last_used: datetime) -> None:
         with self.lock:

@@ -48,7 +48,7 @@ def admin_session(loaded: LoadedOrg) -> Session:
         login_key=new_key(),
         client_name="handover emulator",
     )
-    org.sessions[session.token] = session
+    org.add_session(session, session_type="UI")
     return session
 
 

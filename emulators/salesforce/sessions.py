@@ -25,6 +25,8 @@ class Session:
     client_name: str | None = None
     refresh_token: str | None = None  # the grant this session came from, if any
     revoked: bool = False
+    # Its AuthSession row: deleting that row ends the session (org.add_session).
+    auth_session_id: str | None = None
 
     def valid_at(self, now: datetime) -> bool:
         return not self.revoked and now < self.expires
