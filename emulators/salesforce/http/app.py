@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -16,6 +17,7 @@ from ..exceptions import not_found
 from ..faults import FaultRule
 from . import oauth, rest, soap
 from .common import SUPPORTED_VERSIONS, Emulator, json_response
+from .faults import FaultMiddleware
 
 _VERSION = re.compile(r"^v(\d{2}\.\d)$")
 
@@ -133,4 +135,4 @@ def build_app(emu: Emulator) -> Starlette:
     ]
     for extra in getattr(emu, "extra_routes", []):
         routes.append(extra)
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(FaultMiddleware, emu=emu)])
