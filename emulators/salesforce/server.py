@@ -18,6 +18,7 @@ import uvicorn
 from .faults import FaultInjector
 from .http.app import build_app
 from .http.common import Emulator
+from .live import LiveClock
 from .loader import LoadedOrg, build_org
 from .scenario import Scenario, load_scenario
 from .sessions import Session, expiry, new_access_token, new_key
@@ -141,6 +142,8 @@ def prepare(
         emulator=emu, loaded=loaded, state_dir=state_dir, ca_bundle=ca, access_token=session.token
     )
     running.write_credentials()
+    if scenario.workloads:
+        emu.run_workloads = LiveClock(loaded.org, scenario, running.info()).advance
     return running
 
 

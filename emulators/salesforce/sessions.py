@@ -96,6 +96,16 @@ class ApiCounter:
                 self.per_app[app_name] = self.per_app.get(app_name, 0) + n
             return True
 
+    def consume_up_to(self, today: date, app_name: str | None, n: int) -> int:
+        """Count up to ``n`` requests made at once; returns how many fit under the limit."""
+        with self._lock:
+            self._roll(today)
+            allowed = max(0, min(n, self.limit - self.used))
+            self.used += allowed
+            if app_name and allowed:
+                self.per_app[app_name] = self.per_app.get(app_name, 0) + allowed
+            return allowed
+
     def snapshot(self, today: date) -> tuple[int, dict[str, int]]:
         with self._lock:
             self._roll(today)

@@ -46,6 +46,9 @@ class Emulator:
     faults: FaultInjector
     control_token: str
     port: int = 0
+    # Advances the clock with the scenario's workloads running (live.LiveClock.advance);
+    # None when the emulator has no scenario workloads to run.
+    run_workloads: Callable[[float], dict[str, Any]] | None = None
 
     @property
     def instance_url(self) -> str:

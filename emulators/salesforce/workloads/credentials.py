@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 import requests
+from cryptography.hazmat.primitives import serialization
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceError
 
@@ -98,7 +100,7 @@ def login(
                 version=version,
                 username=username,
                 consumer_key=key,
-                privatekey=pem,
+                privatekey=_signing_key(pem),
                 domain=_domain(creds, info),
             )
         if auth == "client_credentials":
@@ -136,6 +138,19 @@ def login(
         code, message = error_of(e)
         raise LoginFailed(code, message, e.status) from None
     raise LoginFailed("UNSUPPORTED_AUTH", f"the runner cannot log in with auth {auth!r}")
+
+
+@lru_cache(maxsize=64)
+def _signing_key(pem: str) -> Any:
+    """The key an external system keeps loaded between runs. simple-salesforce hands its
+    ``privatekey`` to PyJWT, which takes a loaded key as well as a PEM; loading (and
+    validating) a 2048-bit key costs tens of milliseconds, paid once here instead of at
+    every login. A PEM that does not load is passed on as text: the client fails on it as
+    it would."""
+    try:
+        return serialization.load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        return pem
 
 
 def _soap_login(

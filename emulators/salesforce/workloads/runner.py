@@ -13,6 +13,7 @@ import random
 import re
 import zlib
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -351,8 +352,13 @@ def _schema(scenario: Scenario) -> Schema:
     return schema
 
 
-def _session(info: dict[str, Any], workload: Workload, source_ip: str) -> requests.Session:
-    session = client.session_for(info)
+def _session(
+    info: dict[str, Any],
+    workload: Workload,
+    source_ip: str,
+    session: requests.Session | None = None,
+) -> requests.Session:
+    session = session or client.session_for(info)
     # On the session, so that the login requests carry them too (LoginHistory's SourceIp).
     session.headers["User-Agent"] = workload.user_agent
     session.headers["X-Emulator-Client-Ip"] = source_ip
@@ -369,8 +375,13 @@ def run_workload(
     calls: int,
     credentials_dir: Path | None = None,
     seed: int | None = None,
+    on_login: Callable[[Salesforce], None] | None = None,
+    session: requests.Session | None = None,
 ) -> WorkloadResult:
-    """Log in as the workload's credential source says and make ``calls`` calls of its mix."""
+    """Log in as the workload's credential source says and make ``calls`` calls of its mix.
+    ``on_login`` sees the logged-in client first (the emulator's live clock reads which
+    session, hence which user, the login produced). ``session``: a requests session from
+    ``client.session_for`` to reuse (its connections), left open; by default a new one."""
     workload = next((w for w in scenario.workloads if w.name == name), None)
     if workload is None:
         known = ", ".join(w.name for w in scenario.workloads)
@@ -381,7 +392,9 @@ def run_workload(
     result = WorkloadResult(
         workload=name, username="", auth=workload.auth, source_ip=source_ip, requested_calls=calls
     )
-    with _session(info, workload, source_ip) as session:
+    http = _session(info, workload, source_ip, session)
+    # A session of our own is closed at the end; a caller's stays open for its next run.
+    with http if session is None else nullcontext(http) as session:
         try:
             creds = read_credentials(cdir, name)
             result.username = str(creds.get("username") or "")
@@ -392,6 +405,8 @@ def run_workload(
                 0, "", "login", ok=False, status=e.status, error_code=e.code, message=e.message
             )
             return result
+        if on_login is not None:
+            on_login(sf)
 
         def relogin() -> Salesforce:
             # Sessions from a token fetched here (refresh token, SOAP login()) get no automatic
