@@ -140,18 +140,18 @@ class LiveClock:
             start = self.org.clock.now()
             end = start + timedelta(seconds=seconds)
             summary = {w.name: WorkloadSummary() for w in self.scenario.workloads}
-            timeline: list[tuple[datetime, int, Any]] = [
-                (r.at, 1, r) for r in scheduled_runs(self.scenario, start, end, self.seed)
+            timeline: list[ScheduledRun | LoginEvent] = [
+                *scheduled_runs(self.scenario, start, end, self.seed),
+                *self._ui_logins(start, end),
             ]
-            timeline += [(e.timestamp, 0, e) for e in self._ui_logins(start, end)]
-            timeline.sort(key=lambda t: (t[0], t[1]))
+            timeline.sort(key=_instant)
             ui = 0
             # One HTTPS session per workload for the span: its runs reuse the connections.
             http = {w.name: client.session_for(self.info) for w in self.scenario.workloads}
             try:
-                for at, kind, item in timeline:
-                    self._advance_to(at)
-                    if kind == 0:
+                for item in timeline:
+                    self._advance_to(_instant(item))
+                    if isinstance(item, LoginEvent):
                         self._ui_login(item)
                         ui += 1
                     else:
@@ -276,6 +276,10 @@ class LiveClock:
     def _advance_to(self, instant: datetime) -> None:
         if instant > self.org.clock.now():
             self.org.clock.set(instant)
+
+
+def _instant(item: ScheduledRun | LoginEvent) -> datetime:
+    return item.timestamp if isinstance(item, LoginEvent) else item.at
 
 
 def _outcomes(result: WorkloadResult) -> dict[tuple[str, str], CallResult]:

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from emulators.salesforce.client import connect
+from emulators.salesforce.faults import FaultRule
 from emulators.salesforce.live import scheduled_runs
 from emulators.salesforce.org import Org
 from emulators.salesforce.scenario import Scenario, load_scenario
@@ -189,3 +190,27 @@ def test_clock_input_is_checked(info: dict[str, Any], org: Org, body: Any, statu
         assert resp.json() == {"now": org.clock.now().isoformat()}  # no workloads ran
     else:
         assert "seconds" in resp.json()["error"]
+
+
+def test_a_login_lost_on_the_wire_fails_that_run_only(
+    emulator: RunningEmulator, info: dict[str, Any], org: Org
+) -> None:
+    """The token request is handled (a session exists) but its answer never arrives."""
+    emulator.emulator.faults.add(
+        FaultRule(
+            kind="lost_response", lost_as="disconnect", path="^/services/oauth2/token$", nth=[1]
+        )
+    )
+    start = org.clock.now()
+    summary = run_span(info, 3600)
+    assert datetime.fromisoformat(summary["now"]) == start + timedelta(hours=1)
+    failed = {n: s for n, s in summary["workloads"].items() if s["runs_failed"]}
+    assert len(failed) == 1
+    (s,) = failed.values()
+    assert s["runs_failed"] == 1 and set(s["error_codes"]) <= {
+        "ChunkedEncodingError",
+        "ConnectionError",
+    }
+    assert sum(w["runs"] for w in summary["workloads"].values()) == len(
+        scheduled_runs(emulator.loaded.scenario, start, start + timedelta(hours=1))
+    )

@@ -137,6 +137,9 @@ def login(
     except SalesforceError as e:
         code, message = error_of(e)
         raise LoginFailed(code, message, e.status) from None
+    except requests.RequestException as e:
+        # The connection failed (a dropped response): the external system's login failed.
+        raise LoginFailed(type(e).__name__, str(e)[:300]) from None
     raise LoginFailed("UNSUPPORTED_AUTH", f"the runner cannot log in with auth {auth!r}")
 
 
