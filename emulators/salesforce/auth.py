@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -63,7 +64,14 @@ JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 # The generic login hosts: they serve every org, so org-specific flows refuse them.
 LOGIN_HOSTS = frozenset({"login.salesforce.com", "test.salesforce.com"})
 AUTH_CODE_TTL = timedelta(minutes=15)  # Salesforce authorization codes live 15 minutes
+# How far ahead of the wall clock a signer may set exp (3 minutes is conventional).
+JWT_MAX_LIFETIME = timedelta(hours=1)
 
+# LoginHistory.Status of a frozen user's login, as the LOGIN_STATUS table pairs it with
+# LOGIN_ERROR_USER_FROZEN. The OAuth error_description is unverified; the username-password
+# flow answers as for a wrong password, so it does not tell who is frozen (also unverified).
+FROZEN = "User is frozen"
+FROZEN_DESCRIPTION = "user is frozen"
 # LoginHistory.Status texts for failures the reference's status list doesn't cover. (unverified)
 _API_DISABLED = "Failed: API disabled for user"
 _NOT_APPROVED = "Failed: Not approved for access"
@@ -140,8 +148,7 @@ def jwt_bearer(org: Org, assertion: str, req: LoginRequest) -> Session:
         if isinstance(a, str)
     ):
         raise OAuthError("invalid_grant", "audience is invalid")
-    exp = _epoch(claims.get("exp"))
-    if exp is None or exp <= org.clock.now().timestamp():
+    if not _unexpired(org, _epoch(claims.get("exp"))):
         # The description commonly reported for a JWT whose exp has passed. (unverified)
         raise OAuthError("invalid_grant", "expired authorization code")
     if user is None:
@@ -201,7 +208,7 @@ def password(
     if status != "Success":
         record_failure(org, user, req, USERNAME_PASSWORD, status, app.name)
         raise OAuthError("invalid_grant", "authentication failure")
-    _check_user(org, user, req, USERNAME_PASSWORD, app.name)
+    _check_user(org, user, req, USERNAME_PASSWORD, app.name, frozen="authentication failure")
     _check_app_access(org, app, user, req, USERNAME_PASSWORD)
     return succeed(org, user, req, USERNAME_PASSWORD, app)
 
@@ -221,6 +228,9 @@ def refresh(
         user = org.table("User").get(grant.user_id)
         if user is None or not user.get("IsActive"):
             raise OAuthError("invalid_grant", "inactive user")  # (unverified)
+        if org.user_login(user["Id"]).get("IsFrozen"):
+            # A refresh is no login (no LoginHistory row), but a frozen user gets no token.
+            raise OAuthError("invalid_grant", FROZEN_DESCRIPTION)  # (unverified)
         if not org.access_of(user["Id"]).has("ApiEnabled"):
             raise OAuthError("invalid_grant", "API is disabled for this User")  # (unverified)
         if app.admin_approved and not preauthorized(org, app.app_id, user["Id"]):
@@ -326,6 +336,8 @@ def soap_login(
     status = _password_status(org, user, secret)
     if status == "Success" and not user.get("IsActive"):
         status = "User is inactive"
+    if status == "Success" and org.user_login(user["Id"]).get("IsFrozen"):
+        status = FROZEN  # the fault is INVALID_LOGIN, as for a wrong password (unverified)
     if status != "Success":
         record_failure(org, user, req, flow, status, application)
         code = (
@@ -437,6 +449,8 @@ def _check_secret(app: AppConfig, secret: str | None) -> None:
 
 def _password_status(org: Org, user: dict, secret: str) -> str:
     """LoginHistory.Status of a password check (the security token is appended)."""
+    if org.user_login(user["Id"]).get("IsPasswordLocked"):
+        return "Password Lockout"  # locked out: even the right password is refused
     pw = org.passwords.get(user["Id"], "")
     token = org.security_tokens.get(user["Id"], "")
     if pw and hmac.compare_digest((pw + token).encode(), secret.encode()):
@@ -454,10 +468,15 @@ def _check_user(
     application: str,
     *,
     error: str = "invalid_grant",
+    frozen: str = FROZEN_DESCRIPTION,
 ) -> None:
     if not user.get("IsActive"):
         record_failure(org, user, req, flow, "User is inactive", application)
         raise OAuthError(error, "inactive user")  # (unverified)
+    if org.user_login(user["Id"]).get("IsFrozen"):
+        # "If a user's account is frozen, they can't log in" (ObjRef UserLogin), in every flow.
+        record_failure(org, user, req, flow, FROZEN, application)
+        raise OAuthError(error, frozen)
     if not org.access_of(user["Id"]).has("ApiEnabled"):
         record_failure(org, user, req, flow, _API_DISABLED, application)
         raise OAuthError(error, "API is disabled for this User")  # (unverified)
@@ -479,6 +498,19 @@ def _audiences(org: Org) -> set[str]:
         "https://test.salesforce.com",
         f"https://{org.my_domain}",
     }
+
+
+def _unexpired(org: Org, exp: float | None) -> bool:
+    """Whether a JWT's exp is still ahead. The org's clock is simulated, but the systems
+    that sign assertions (simple-salesforce: the wall clock + 3 minutes) may live on the
+    wall clock, and the demo and tests run the org's clock ahead of it or behind it. So exp
+    counts as ahead when it lies within a JWT's lifetime after the org's now or after the
+    wall clock's now: whichever clock the signer used, an assertion that expired on it is
+    refused, as long as the two clocks are more than that lifetime apart."""
+    if exp is None:
+        return False
+    lifetime = JWT_MAX_LIFETIME.total_seconds()
+    return any(now < exp <= now + lifetime for now in (org.clock.now().timestamp(), time.time()))
 
 
 def _epoch(value: object) -> float | None:

@@ -44,7 +44,7 @@ class BackfillTarget(Protocol):
 
     def user_by_username(self, username: str) -> dict | None: ...
     def connected_app_by_name(self, name: str) -> dict | None: ...
-    def add_login_history(self, rows: list[dict]) -> None: ...
+    def add_login_history(self, rows: list[dict]) -> object: ...
     def note_token_use(
         self, user_id: str, app_name: str, uses: int, last_used: datetime
     ) -> None: ...
@@ -71,7 +71,7 @@ def group_usernames(group: UserGroupSpec, scenario: Scenario) -> list[str]:
     return [f"{group.prefix}{n:03d}@{domain}" for n in range(1, group.count + 1)]
 
 
-def _key_prefixes(scenario: Scenario) -> dict[str, str]:
+def key_prefixes(scenario: Scenario) -> dict[str, str]:
     out = {obj.name.lower(): obj.key_prefix for obj in standard_schema() if obj.key_prefix}
     out.update({c.name.lower(): c.key_prefix for c in scenario.custom_objects})
     return out
@@ -80,7 +80,7 @@ def _key_prefixes(scenario: Scenario) -> dict[str, str]:
 def _workloads(
     target: BackfillTarget, scenario: Scenario, report: BackfillReport
 ) -> list[WorkloadCtx]:
-    prefixes = _key_prefixes(scenario)
+    prefixes = key_prefixes(scenario)
     out = []
     for w in scenario.workloads:
         user = target.user_by_username(w.username)
@@ -101,9 +101,8 @@ def _workloads(
     return out
 
 
-def _ui_users(
-    target: BackfillTarget, scenario: Scenario, report: BackfillReport
-) -> list[UiUserCtx]:
+def ui_users(target: BackfillTarget, scenario: Scenario, report: BackfillReport) -> list[UiUserCtx]:
+    """The scenario's people who sign in to the UI (users and groups), as found in the org."""
     wanted: list[tuple[str, float]] = [
         (u.username, u.ui_logins_per_day)
         for u in scenario.users
@@ -154,7 +153,7 @@ def backfill(
     day_list = [today - timedelta(days=i) for i in range(days, 0, -1)]
     report = BackfillReport(days=day_list)
     workloads = _workloads(target, scenario, report)
-    ui_users = _ui_users(target, scenario, report)
+    people = ui_users(target, scenario, report)
     tasks = [
         DayTask(
             day=d,
@@ -167,7 +166,7 @@ def backfill(
             api_version=store.api_version,
             my_domain=scenario.org.my_domain,
             workloads=workloads,
-            ui_users=ui_users,
+            ui_users=people,
         )
         for d in day_list
     ]

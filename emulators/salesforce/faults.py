@@ -2,8 +2,14 @@
 
 A rule matches requests by path regex and method, then fires by call count (``nth``:
 the calls to fail, 1-based, counted per rule), every N-th call, or with a probability
-(seeded, so runs repeat); a rule with none of these fires on every matching call. Kinds: ``503``, ``REQUEST_LIMIT_EXCEEDED``,
-``UNABLE_TO_LOCK_ROW``, ``INVALID_SESSION_ID``, ``slow`` (adds ``delay_seconds``).
+(seeded, so runs repeat); a rule with none of these fires on every matching call. Kinds:
+``503``, ``REQUEST_LIMIT_EXCEEDED``, ``UNABLE_TO_LOCK_ROW``, ``INVALID_SESSION_ID`` (answered
+instead of handling the request), ``slow`` (adds ``delay_seconds``, then handles it) and
+``lost_response``: the request is handled (a write commits) but the client never gets the
+answer; it sees a 503 (``lost_as: "503"``) or a connection dropped mid-response
+(``lost_as: "disconnect"``), as when a load balancer or the network fails on the way back.
+Rules apply to every endpoint: REST, OAuth, SOAP login() and the Metadata API
+(``http/faults.py`` answers in each one's format).
 """
 
 from __future__ import annotations
@@ -17,8 +23,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 FaultKind = Literal[
-    "503", "REQUEST_LIMIT_EXCEEDED", "UNABLE_TO_LOCK_ROW", "INVALID_SESSION_ID", "slow"
+    "503",
+    "REQUEST_LIMIT_EXCEEDED",
+    "UNABLE_TO_LOCK_ROW",
+    "INVALID_SESSION_ID",
+    "slow",
+    "lost_response",
 ]
+LostAs = Literal["503", "disconnect"]
 
 
 class FaultRule(BaseModel):
@@ -32,6 +44,7 @@ class FaultRule(BaseModel):
     probability: float | None = None
     max_count: int | None = None
     delay_seconds: float = 2.0
+    lost_as: LostAs = "503"  # lost_response only: what the client sees instead of the answer
 
 
 @dataclass
@@ -40,9 +53,11 @@ class Fault:
 
     kind: FaultKind
     delay_seconds: float = 0.0
+    lost_as: LostAs = "503"
 
     def response(self) -> tuple[int, object] | None:
-        """(status, JSON body) to answer instead of handling, or None to proceed (slow)."""
+        """(status, REST JSON body) to answer instead of handling, or None to handle the
+        request (slow, lost_response)."""
         if self.kind == "503":
             return 503, [{"message": "Service Unavailable", "errorCode": "SERVER_UNAVAILABLE"}]
         if self.kind == "REQUEST_LIMIT_EXCEEDED":
@@ -112,5 +127,9 @@ class FaultInjector:
                 )
                 if fire:
                     armed.fired += 1
-                    return Fault(rule.kind, rule.delay_seconds if rule.kind == "slow" else 0.0)
+                    return Fault(
+                        rule.kind,
+                        rule.delay_seconds if rule.kind == "slow" else 0.0,
+                        rule.lost_as,
+                    )
         return None

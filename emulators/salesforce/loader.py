@@ -144,6 +144,7 @@ def build_org(scenario: Scenario, *, seed: int = 0, follow_wall_clock: bool = Fa
     loaded.admin_password = org.passwords[admin_id]
     for u in users:
         _assignments(org, u)
+        _manager(org, u)
     recount_licenses(org)
     app_keys = {}
     for app in scenario.connected_apps:
@@ -331,7 +332,18 @@ def _assignments(org: Org, u: UserSpec) -> None:
             "PermissionSetAssignment",
             {"AssigneeId": user["Id"], "PermissionSetId": ps["Id"], "IsActive": True},
         )
-    org._access_changed()
+    org.access_changed()
+
+
+def _manager(org: Org, u: UserSpec) -> None:
+    if not u.manager:
+        return
+    manager = org.user_by_username(u.manager)
+    if manager is None:
+        raise ValueError(f"user {u.username}: unknown manager {u.manager}")
+    user = org.user_by_username(u.username)
+    assert user is not None
+    user["ManagerId"] = manager["Id"]
 
 
 def _self_signed(name: str) -> tuple[str, str]:

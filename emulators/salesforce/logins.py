@@ -134,8 +134,8 @@ def new_session(
         client_name=client_name,
         refresh_token=refresh_token,
     )
-    with org.lock:
-        org.sessions[session.token] = session
+    # OAuth sessions are "Oauth2" AuthSessions; a SOAP login() session is an "API" one.
+    org.add_session(session, session_type="Oauth2" if login_type == OAUTH else "API")
     return session
 
 
@@ -155,7 +155,7 @@ def succeed(
         org, user, req, flow.login_type, app, refresh_token=refresh_token, client_name=client_name
     )
     app_label = application or (app.name if app else "N/A")
-    org.record_login(
+    history_id = org.record_login(
         login_event(
             org,
             user,
@@ -167,4 +167,7 @@ def succeed(
             session_key=session.session_key,
         )
     )
+    row = org.table("AuthSession").get(session.auth_session_id or "")
+    if row is not None:
+        row["LoginHistoryId"] = history_id
     return session

@@ -81,15 +81,25 @@ def _system_fields(obj_name: str) -> list[FieldDef]:
     return out
 
 
+# Standard objects whose labels are not their API names (describe; permission messages such
+# as "Permission Read Order Products depends on permission(s): Read Orders" use them).
+_LABELS = {
+    "Product2": ("Product", "Products"),
+    "OrderItem": ("Order Product", "Order Products"),
+    "Opportunity": ("Opportunity", "Opportunities"),
+}
+
+
 def data_object(
     name: str, prefix: str, fields: list[FieldDef], *, owner: bool = True, **kw: Any
 ) -> ObjectDef:
     """A business object: CRUD-controlled; optional, editable fields are permissionable."""
+    label, plural = _LABELS.get(name, (_label(name), _label(name) + "s"))
     obj = ObjectDef(
         name=name,
         key_prefix=prefix,
-        label=_label(name),
-        label_plural=_label(name) + "s",
+        label=label,
+        label_plural=plural,
         permissionable=True,
         **kw,
     )
@@ -826,6 +836,22 @@ def _setup_objects() -> list[ObjectDef]:
             createable=False,
             updateable=False,
             access="own_or_perm",
+            view_all_permissions=("ManageUsers",),
+            write_permissions=("ManageUsers",),
+        ),
+        # Login settings of a user, one row each, created with the user (ObjRef UserLogin):
+        # query and update only, Manage Users to see or change it.
+        setup_object(
+            "UserLogin",
+            "060",
+            [
+                ref("UserId", "User", "User", createable=False, updateable=False),
+                f("IsFrozen", "boolean"),
+                f("IsPasswordLocked", "boolean"),
+            ],
+            createable=False,
+            deletable=False,
+            access="perm",
             view_all_permissions=("ManageUsers",),
             write_permissions=("ManageUsers",),
         ),

@@ -111,6 +111,7 @@ class Org:
             api_version=self.api_version,
         )
         self.sessions: dict[str, Session] = {}
+        self._session_rows: dict[str, Session] = {}  # AuthSession Id -> session
         self.refresh_grants: dict[str, RefreshGrant] = {}  # refresh token -> grant
         self.auth_codes: dict[str, AuthCode] = {}  # pending web-server-flow codes (auth.py)
         self.apps: dict[str, AppConfig] = {}  # app id -> config
@@ -221,7 +222,9 @@ class Org:
             self._access_cache[user_id] = eff
             return eff
 
-    def _access_changed(self) -> None:
+    def access_changed(self) -> None:
+        """Forget every cached EffectiveAccess: call after changing a table that grants access
+        outside the DML methods (which call it themselves)."""
         self._access_cache.clear()
 
     def object_visible(self, access: EffectiveAccess, obj: ObjectDef) -> bool:
@@ -240,7 +243,9 @@ class Org:
             return access.field(obj.name, fdef.name)[0]
         return True
 
-    def _can_write_setup(self, access: EffectiveAccess, obj: ObjectDef) -> bool:
+    def can_write_setup(self, access: EffectiveAccess, obj: ObjectDef) -> bool:
+        """Whether ``access`` may change rows of the setup object ``obj`` (Modify All Data, or
+        one of the object's write permissions such as Manage Users)."""
         return access.modify_all_data or any(access.has(p) for p in obj.write_permissions)
 
     def visible_rows(
@@ -257,19 +262,63 @@ class Org:
             rows = [r for r in rows if r.get(owner_field) == uid]
         if not include_deleted:
             rows = [r for r in rows if not r.get("IsDeleted")]
+        if obj.name == "AuthSession":
+            # Only live sessions are listed: expired and revoked ones are gone.
+            rows = [
+                r
+                for r in rows
+                if (s := self._session_rows.get(r["Id"])) is None or s.valid_at(self.clock.now())
+            ]
         return rows
 
     # ------------------------------------------------------------------ sessions
 
+    def add_session(self, session: Session, *, session_type: str = "Oauth2") -> str:
+        """Store a new session and its AuthSession row (what admins query and delete to end
+        a session); returns the row's Id."""
+        with self.lock:
+            user = self.table("User").get(session.user_id) or {}
+            self.sessions[session.token] = session
+            session.auth_session_id = self.insert_system(
+                "AuthSession",
+                {
+                    "UsersId": session.user_id,
+                    "LoginType": session.login_type,
+                    "SessionType": session_type,
+                    "SourceIp": session.source_ip,
+                    "IsCurrent": False,
+                    "NumSecondsValid": int((session.expires - session.created).total_seconds()),
+                    "SessionSecurityLevel": "STANDARD",
+                    "UserType": user.get("UserType") or "Standard",
+                    "IsAssociatedWithJwtAccessToken": False,
+                    "CreatedDate": session.created,
+                    "CreatedById": session.user_id,
+                },
+            )
+            self._session_rows[session.auth_session_id] = session
+            return session.auth_session_id
+
+    def session_live(self, session: Session) -> bool:
+        """Valid now: not revoked, not expired, and its AuthSession row not deleted."""
+        if not session.valid_at(self.clock.now()):
+            return False
+        rid = session.auth_session_id
+        return rid is None or rid in self.tables["authsession"]
+
     def authenticate(self, token: str) -> Session:
         """The live session for a bearer token, or INVALID_SESSION_ID."""
         session = self.sessions.get(token)
-        if session is None or not session.valid_at(self.clock.now()):
+        if session is None or not self.session_live(session):
             raise invalid_session()
         user = self.table("User").get(session.user_id)
         if user is None or not user.get("IsActive"):
             raise invalid_session()
         return session
+
+    def user_login(self, user_id: str) -> dict:
+        """The UserLogin row of a user (frozen, password-locked)."""
+        row = self.find_one("UserLogin", UserId=user_id)
+        return row if row is not None else {"IsFrozen": False, "IsPasswordLocked": False}
 
     def context(self, session: Session, **kw: Any) -> CallContext:
         user = self.table("User")[session.user_id]
@@ -305,21 +354,26 @@ class Org:
     def record_call(self, call: ApiCall) -> None:
         self.events.record_api_call(call)
 
-    def record_login(self, event: LoginEvent, *, login_history: bool = True) -> None:
-        """A login: LoginHistory row (unless the flow leaves none), Login event, LastLoginDate."""
+    def record_login(self, event: LoginEvent, *, login_history: bool = True) -> str | None:
+        """A login: LoginHistory row (unless the flow leaves none), Login event, LastLoginDate.
+        Returns the LoginHistory Id."""
+        rid = None
         with self.lock:
             if login_history:
-                self.add_login_history([login_history_row(event)])
+                (rid,) = self.add_login_history([login_history_row(event)])
             if event.status == "Success":
                 self.set_last_login(event.user_id, event.timestamp)
         self.events.record_login(event)
+        return rid
 
     # BackfillTarget protocol (see backfill.py)
-    def add_login_history(self, rows: list[dict]) -> None:
+    def add_login_history(self, rows: list[dict]) -> list[str]:
+        ids = []
         with self.lock:
             table = self.table("LoginHistory")
             for r in rows:
                 rid = self.ids.new("0Ya")
+                ids.append(rid)
                 table[rid] = {
                     "__type": "LoginHistory",
                     "Id": rid,
@@ -333,6 +387,7 @@ class Org:
                     "ForwardedForIp": None,
                     **r,
                 }
+        return ids
 
     def note_token_use(self, user_id: str, app_name: str, uses: int, last_used: datetime) -> None:
         with self.lock:
@@ -514,7 +569,7 @@ class Org:
                     else:
                         self.tables[table][rid] = old
                 self._rebuild_unique()
-                self._access_changed()
+                self.access_changed()
                 raise
             finally:
                 undo = self._undo
@@ -609,7 +664,7 @@ class Org:
         self.tables[table][key] = row
         self._index_unique(obj, row)
         if table in _ACCESS_TABLES:
-            self._access_changed()
+            self.access_changed()
 
     def update(self, ctx: CallContext, object_name: str, record_id: str, data: dict) -> None:
         with self.lock:
@@ -642,7 +697,7 @@ class Org:
         self.tables[table][row["Id"]] = new
         self._rebuild_unique_for(obj)
         if table in _ACCESS_TABLES:
-            self._access_changed()
+            self.access_changed()
         rules.after_update(self, ctx, obj, row, new)
 
     def delete(self, ctx: CallContext, object_name: str, record_id: str) -> None:
@@ -671,7 +726,7 @@ class Org:
                     self.remove(child, c)
         self._rebuild_unique_for(obj)
         if table in _ACCESS_TABLES:
-            self._access_changed()
+            self.access_changed()
 
     def upsert(
         self, ctx: CallContext, object_name: str, ext_field: str, ext_value: str, data: dict
@@ -704,7 +759,7 @@ class Org:
         with self.lock:
             obj = self.visible_object(ctx, "User")
             user = self._existing(obj, user_id)
-            if not self._can_write_setup(ctx.access, obj) and user["Id"] != ctx.user["Id"]:
+            if not self.can_write_setup(ctx.access, obj) and user["Id"] != ctx.user["Id"]:
                 raise insufficient_access()
             rules.check_password(password)
             self.passwords[user["Id"]] = password
@@ -729,7 +784,7 @@ class Org:
             op
         ]
         if obj.setup:
-            allowed = can_schema and self._can_write_setup(ctx.access, obj)
+            allowed = can_schema and self.can_write_setup(ctx.access, obj)
         else:
             acc = ctx.access.object(obj.name)
             allowed = (

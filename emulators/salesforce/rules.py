@@ -60,6 +60,16 @@ def before_insert(org: Org, ctx: CallContext, obj: ObjectDef, row: dict) -> None
 def after_insert(org: Org, ctx: CallContext, obj: ObjectDef, row: dict) -> None:
     if obj.name == "User":
         _sync_profile_assignment(org, row, None)
+        # Every user has one UserLogin row (frozen / password-locked), made with the user.
+        org.insert_system(
+            "UserLogin",
+            {
+                "UserId": row["Id"],
+                "IsFrozen": False,
+                "IsPasswordLocked": False,
+                "CreatedById": row.get("CreatedById"),
+            },
+        )
     if obj.name in ("User", "PermissionSetLicenseAssign"):
         recount_licenses(org)
 
@@ -77,6 +87,15 @@ def before_update(org: Org, ctx: CallContext, obj: ObjectDef, old: dict, new: di
         _check_field_permissions(org, new)
     elif obj.name == "PermissionSet":
         _check_system_permissions(org, new)
+    elif (
+        obj.name == "UserLogin" and new.get("IsPasswordLocked") and not old.get("IsPasswordLocked")
+    ):
+        # "From the API, you can set this field to false, but not true" (ObjRef UserLogin).
+        # The error code and text are unverified.
+        raise _integrity(
+            "Is Password Locked can only be set to false: the platform locks a user after too many failed logins.",
+            ["IsPasswordLocked"],
+        )
 
 
 def after_update(org: Org, ctx: CallContext, obj: ObjectDef, old: dict, new: dict) -> None:
@@ -203,7 +222,7 @@ def _sync_profile_assignment(org: Org, user: dict, old_profile_id: str | None) -
             "PermissionSetAssignment",
             {"AssigneeId": user["Id"], "PermissionSetId": ps["Id"], "IsActive": True},
         )
-    org._access_changed()
+    org.access_changed()
 
 
 def check_password(password: str) -> None:

@@ -2,11 +2,14 @@
 
 The YAML keys of a workload are a contract read by later issues and acceptance checks:
 ``name``, ``app``, ``username``, ``ground_truth`` and ``calls`` (each with ``object`` and
-``operation``; a query also lists ``fields``). Everything else has defaults.
+``operation``; a query also lists ``fields``). Everything else has defaults. Unknown keys
+are refused. ``slack_users`` belongs to the Slack workspace beside the org: validated here,
+read by the Slack emulator.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -105,11 +108,18 @@ class UserSpec(_Model):
     permission_sets: list[str] = Field(default_factory=list)
     permission_set_licenses: list[str] = Field(default_factory=list)
     password: str | None = None
-    # A leaver: HR says gone, the account is kept active only for an integration.
+    # A leaver: HR says gone, the account is kept active only for an integration. Nobody
+    # signs in as a leaver, so UI logins are refused; a leaver has no Slack account either.
     leaver: bool = False
     # Interactive (UI) logins per weekday; 0 for API-only accounts.
     ui_logins_per_day: float = 0
-    manager: str | None = None
+    manager: str | None = None  # a username: becomes User.ManagerId
+
+    @model_validator(mode="after")
+    def _leavers_do_not_sign_in(self) -> UserSpec:
+        if self.leaver and self.ui_logins_per_day:
+            raise ValueError(f"{self.username} is a leaver: ui_logins_per_day must be 0")
+        return self
 
 
 class UserGroupSpec(_Model):
@@ -173,6 +183,34 @@ class OrgSpec(_Model):
     permission_set_licenses: list[LicenseSpec] = Field(default_factory=list)
 
 
+_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+class SlackUserSpec(_Model):
+    """A member of the org's Slack workspace (the Slack emulator reads these with its own
+    loader): the admins who approve handover's gates, and the people whose accounts are
+    migrated, under the same email as their Salesforce user."""
+
+    id: str  # a Slack user id, e.g. U0LOOMIS01
+    name: str
+    email: str
+    approver: bool = False
+
+    @field_validator("id")
+    @classmethod
+    def _slack_id(cls, v: str) -> str:
+        if not _SLACK_USER_ID.match(v):
+            raise ValueError(f"{v!r} is not a Slack user id (U or W, then capitals and digits)")
+        return v
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        if "@" not in v.strip("@"):
+            raise ValueError(f"{v!r} is not an email address")
+        return v
+
+
 class Scenario(_Model):
     org: OrgSpec
     profiles: list[ProfileSpec] = Field(default_factory=list)
@@ -183,6 +221,18 @@ class Scenario(_Model):
     custom_objects: list[CustomObjectSpec] = Field(default_factory=list)
     data: dict[str, list[dict]] = Field(default_factory=dict)  # object -> records to seed
     workloads: list[Workload] = Field(default_factory=list)
+    slack_users: list[SlackUserSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _slack_users_are_unique(self) -> Scenario:
+        for what, values in (
+            ("id", [u.id for u in self.slack_users]),
+            ("email", [u.email.lower() for u in self.slack_users]),
+        ):
+            repeated = sorted({v for v in values if values.count(v) > 1})
+            if repeated:
+                raise ValueError(f"slack_users: each {what} must be unique: {repeated}")
+        return self
 
     @property
     def retention_days(self) -> int:

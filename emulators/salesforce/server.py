@@ -18,10 +18,12 @@ import uvicorn
 from .faults import FaultInjector
 from .http.app import build_app
 from .http.common import Emulator
+from .live import LiveClock
 from .loader import LoadedOrg, build_org
 from .scenario import Scenario, load_scenario
 from .sessions import Session, expiry, new_access_token, new_key
 from .tls import write_tls_material
+from .workloads.credentials import write_credentials
 
 
 def free_port() -> int:
@@ -47,7 +49,7 @@ def admin_session(loaded: LoadedOrg) -> Session:
         login_key=new_key(),
         client_name="handover emulator",
     )
-    org.sessions[session.token] = session
+    org.add_session(session, session_type="UI")
     return session
 
 
@@ -94,12 +96,8 @@ class RunningEmulator:
 
     def write_credentials(self) -> None:
         """The credential source of each workload: one JSON file its external system reads."""
-        cdir = self.state_dir / "credentials"
-        cdir.mkdir(parents=True, exist_ok=True)
         for name, creds in self.loaded.credentials.items():
-            p = cdir / f"{_slug(name)}.json"
-            p.write_text(json.dumps(creds.as_dict(), indent=2))
-            p.chmod(0o600)
+            write_credentials(self.state_dir / "credentials", name, creds.as_dict())
 
     def stop(self) -> None:
         if self.server is not None:
@@ -108,10 +106,6 @@ class RunningEmulator:
             self.server.should_exit = True
         if self.thread is not None:
             self.thread.join(timeout=10)
-
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
 
 
 def prepare(
@@ -148,6 +142,8 @@ def prepare(
         emulator=emu, loaded=loaded, state_dir=state_dir, ca_bundle=ca, access_token=session.token
     )
     running.write_credentials()
+    if scenario.workloads:
+        emu.run_workloads = LiveClock(loaded.org, scenario, running.info()).advance
     return running
 
 

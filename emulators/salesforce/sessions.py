@@ -25,6 +25,8 @@ class Session:
     client_name: str | None = None
     refresh_token: str | None = None  # the grant this session came from, if any
     revoked: bool = False
+    # Its AuthSession row: deleting that row ends the session (org.add_session).
+    auth_session_id: str | None = None
 
     def valid_at(self, now: datetime) -> bool:
         return not self.revoked and now < self.expires
@@ -93,6 +95,16 @@ class ApiCounter:
             if app_name:
                 self.per_app[app_name] = self.per_app.get(app_name, 0) + n
             return True
+
+    def consume_up_to(self, today: date, app_name: str | None, n: int) -> int:
+        """Count up to ``n`` requests made at once; returns how many fit under the limit."""
+        with self._lock:
+            self._roll(today)
+            allowed = max(0, min(n, self.limit - self.used))
+            self.used += allowed
+            if app_name and allowed:
+                self.per_app[app_name] = self.per_app.get(app_name, 0) + allowed
+            return allowed
 
     def snapshot(self, today: date) -> tuple[int, dict[str, int]]:
         with self._lock:

@@ -438,3 +438,15 @@ def test_oauth_token_caps_500_per_page_2500_in_total(emulator):
         sf_as(emulator, "svc.sync@rest.test").query("SELECT COUNT() FROM OauthToken")["totalSize"]
         == 0
     )
+
+
+def test_the_clock_runs_no_workloads_in_an_org_without_any(emulator):
+    info = emulator.info()
+    resp = requests.post(
+        f"{info['instance_url']}/_emulator/clock",
+        json={"seconds": 60, "run_workloads": True},
+        headers={"X-Emulator-Control": info["control_token"]},
+        verify=info["ca_bundle"],
+    )
+    assert resp.status_code == 409
+    assert resp.json() == {"error": "this emulator has no scenario workloads to run"}

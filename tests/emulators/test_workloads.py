@@ -15,7 +15,8 @@ from simple_salesforce import Salesforce
 from emulators.salesforce import client, server
 from emulators.salesforce.faults import FaultRule
 from emulators.salesforce.scenario import Scenario, load_scenario
-from emulators.salesforce.workloads import credential_file, main, run_workload
+from emulators.salesforce.workloads import credential_file, run_workload
+from emulators.salesforce.workloads.__main__ import main
 
 LOOMIS = Path(__file__).resolve().parents[2] / "emulators" / "scenarios" / "loomis.yaml"
 SHIPPING = "Shipping Label Service"
@@ -206,3 +207,18 @@ def test_an_expired_session_is_renewed_like_the_real_client_does(
         assert running.emulator.faults.rules()[0]["fired"] == 1
     finally:
         running.emulator.faults.clear()
+
+
+def test_the_live_clock_runs_loomis_clean(
+    running: server.RunningEmulator, scenario: Scenario
+) -> None:
+    """Three hours of the demo org's schedules, live: every run logs in as its workload's
+    user and every call succeeds (the backfilled days' story goes on unchanged)."""
+    assert running.emulator.run_workloads is not None
+    summary = running.emulator.run_workloads(3 * 3600)
+    ran = {name: s for name, s in summary["workloads"].items() if s["runs"]}
+    assert len(ran) >= 4, summary
+    users = {w.name: w.username for w in scenario.workloads}
+    for name, s in ran.items():
+        assert (s["runs_failed"], s["calls_failed"], s["error_codes"]) == (0, 0, {}), (name, s)
+        assert set(s["users"]) == {users[name]} and s["calls_ok"] > 0, (name, s)

@@ -135,6 +135,7 @@ EXPECTED_LOOMIS = {
     "Nightly Data Loader Batch": "integration_under_human",
     "Tableau Pipeline Extract": "integration_under_human",
     "Freight Rates Sync": "integration_under_human",
+    "WMS Order Fulfilment": "integration_under_human",
     "Shipping Label Service": "dedicated_integration",
     "Jessica Mobile App": "human_interactive",
 }

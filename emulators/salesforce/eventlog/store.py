@@ -107,6 +107,14 @@ class EventStore:
                 bucket.rows += rows
                 self._compact(bucket)
 
+    def add_records(self, day: date, event_type: str, records: list[str]) -> None:
+        """Records encoded elsewhere (a live run's synthesized calls), in any order."""
+        if not records or event_type not in self.types:
+            return
+        with self._lock:
+            for record in records:
+                self._append(day, event_type, record)
+
     def _append(self, day: date, event_type: str, record: str) -> None:
         bucket = self._buckets.get((day, event_type))
         if bucket is None:
@@ -178,6 +186,16 @@ class EventStore:
                 self._by_id[bucket.file_id] = bucket
             published = sorted(self._by_id.values(), key=lambda b: (b.day, b.event_type))
             return [self._row(b) for b in published]
+
+    def files_created(self, after: datetime, until: datetime) -> list[dict[str, Any]]:
+        """The daily files that appeared in (after, until]: day, event type and rows."""
+        self.published_files(until)
+        with self._lock:
+            return [
+                {"day": b.day.isoformat(), "event_type": b.event_type, "rows": b.rows}
+                for b in sorted(self._by_id.values(), key=lambda b: (b.day, b.event_type))
+                if after < self.created_at(b.day, b.event_type) <= until
+            ]
 
     def _row(self, bucket: _Bucket) -> dict[str, Any]:
         created = self.created_at(bucket.day, bucket.event_type)

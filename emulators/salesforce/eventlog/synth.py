@@ -14,8 +14,9 @@ import random
 import zlib
 from bisect import bisect_left
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from heapq import merge
 from itertools import islice
 from operator import itemgetter
@@ -47,6 +48,16 @@ _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 @dataclass(frozen=True)
+class CallResult:
+    """How every call of one kind (object x operation) ends, when a live call said so."""
+
+    ok: bool
+    status: int
+    code: str | None = None  # Salesforce's errorCode
+    message: str | None = None
+
+
+@dataclass(frozen=True)
 class WorkloadCtx:
     spec: Workload
     user_id: str
@@ -54,6 +65,8 @@ class WorkloadCtx:
     app_id: str | None
     app_name: str | None
     prefixes: dict[str, str]  # object -> key prefix
+    # Live runs (``render_run``): the outcome of each (object, operation); None: success.
+    outcomes: dict[tuple[str, str], CallResult] | None = None
 
 
 @dataclass(frozen=True)
@@ -100,15 +113,27 @@ def _random_id(prefix: str, rng: random.Random) -> str:
     return id15 + checksum_suffix(id15)
 
 
-def _pool(call: Call, family: str, prefix: str, rng: random.Random) -> list[str]:
-    """Values for the record slot: 256 records an integration keeps touching; for the
-    Bulk APIs, the batches (1.0) or the day's few jobs (2.0) its calls belong to."""
+@lru_cache(maxsize=256)
+def _pool(
+    seed: int,
+    workload: str,
+    obj: str,
+    operation: str,
+    external_id_field: str | None,
+    prefix: str,
+    family: str,
+    day: str,
+) -> list[str]:
+    """Values for the record slot: 256 records an integration keeps touching (the same
+    every day, so cached: the live clock renders many runs a day); for the Bulk APIs, the
+    batches (1.0) or the day's few jobs (2.0) its calls belong to."""
+    rng = random.Random(f"{seed}|{workload}|{obj}|{operation}{day}")
     if family == "Bulk2":
         return [_random_id("750", rng) for _ in range(BULK2_JOBS)]
     if family == "Bulk":
         return [_random_id("751", rng) for _ in range(256)]
-    if call.operation == "upsert":
-        tag = (call.external_id_field or "EXT").split("_")[0].upper()
+    if operation == "upsert":
+        tag = (external_id_field or "EXT").split("_")[0].upper()
         return [f"{tag}-{rng.randrange(10**7):07d}" for _ in range(256)]
     return [_random_id(prefix, rng) for _ in range(256)]
 
@@ -134,6 +159,12 @@ def _proto(
         )
         if op == "upsert" and rng.random() < 0.3:
             status, resp = 201, 77
+    failure = None
+    result = w.outcomes.get(outcome_key(call)) if w.outcomes else None
+    if result is not None and not result.ok:
+        # A SOAP fault is an HTTP 500 whatever the error; REST keeps the live call's status.
+        status = 500 if fam == "SOAP" else result.status
+        resp, rows, failure = 150, 0, result.message or ""
     record: str | None = None
     method = "POST"
     if fam == "REST":
@@ -195,6 +226,7 @@ def _proto(
         job_id={"Bulk": job_id, "Bulk2": record}.get(fam),
         batch_id=record if fam == "Bulk" else None,
         job_status=_JOB_STATES[variant % len(_JOB_STATES)] if fam == "Bulk2" else None,
+        exception_message=failure,
     )
     return proto, record
 
@@ -230,8 +262,9 @@ def soap_login_call(w: WorkloadCtx, task: DayTask) -> ApiCall:
     )
 
 
-def _plan(w: WorkloadCtx, task: DayTask) -> tuple[list[int], dict[int, Session], random.Random]:
-    """Call instants (ms of the day, sorted) and the login sessions (per login slot)."""
+def plan_day(w: WorkloadCtx, task: DayTask) -> tuple[list[int], dict[int, Session], random.Random]:
+    """Call instants (ms of the day, sorted) and the login sessions (per login slot): the
+    workload's schedule for one day, the same for the backfill and the live clock."""
     s = w.spec.schedule
     tag = f"{task.seed}|{w.spec.name}|{task.day.isoformat()}"
     rng = random.Random(tag)
@@ -274,9 +307,15 @@ def _plan(w: WorkloadCtx, task: DayTask) -> tuple[list[int], dict[int, Session],
 
 
 def _rows(
-    w: WorkloadCtx, task: DayTask, ms: list[int], sessions: dict[int, Session], rng: random.Random
+    w: WorkloadCtx,
+    task: DayTask,
+    ms: list[int],
+    sessions: dict[int, Session],
+    rng: random.Random,
+    counts: list[int] | None = None,
 ) -> Iterator[tuple[str, str | None, str | None]]:
-    """(ApiTotalUsage record, paid type, paid record) per call, in time order."""
+    """(ApiTotalUsage record, paid type, paid record) per call, in time order. ``counts``
+    (one per call of the mix) receives how many calls of each kind were drawn."""
     vrng = random.Random(f"{task.seed}|{w.spec.name}|{task.day.isoformat()}|variants")
     job_id = _random_id("750", vrng)
     kinds: list[tuple[CallTemplate, list[str]]] = []
@@ -286,10 +325,14 @@ def _rows(
         # Bulk API 2.0 jobs are the day's own; records and batches recur across days.
         day = f"|{task.day.isoformat()}" if fam == "Bulk2" else ""
         pool = _pool(
-            call,
-            fam,
+            task.seed,
+            w.spec.name,
+            call.object,
+            call.operation,
+            call.external_id_field,
             w.prefixes.get(call.object, "a0X"),
-            random.Random(f"{task.seed}|{w.spec.name}|{call.object}|{call.operation}{day}"),
+            fam,
+            day,
         )
         for v in range(VARIANTS):
             proto, record = _proto(w, call, task, vrng, job_id, v)
@@ -303,6 +346,9 @@ def _rows(
     )
     n = len(ms)
     picks = rng.choices(range(len(kinds)), cum_weights=cum, k=n) if kinds else []
+    if counts is not None:
+        for k in picks:
+            counts[k // VARIANTS] += 1
     grb = rng.getrandbits
     recs = [grb(8) for _ in range(n)]
     rand = base64.urlsafe_b64encode(rng.randbytes(3 * (-(-9 * n // 4)))).decode()
@@ -366,11 +412,40 @@ def _login_row(
     return ta % d, tmpl.paid_type, tp % d if tp else None
 
 
+def render_run(
+    w: WorkloadCtx, task: DayTask, ms: list[int], session: Session, *, tag: str
+) -> tuple[dict[str, list[str]], list[tuple[Call, int]]]:
+    """The event-log records of calls made in one login session of ``task.day`` (``ms``:
+    their instants, sorted, all in the session's login slot), by event type, and how many
+    calls of each kind of the mix they are. A SOAP login() session also gets its login
+    call. Kinds missing from ``w.outcomes`` (when it is given) are not rendered: the live
+    run could not make them."""
+    if w.outcomes is not None:
+        kept = [c for c in w.spec.calls if outcome_key(c) in w.outcomes]
+        w = replace(w, spec=w.spec.model_copy(update={"calls": kept}))
+        if not kept:
+            ms = []
+    slot_ms = min(max(w.spec.schedule.login_every_minutes, 1), 1440) * 60_000
+    slot = (ms[0] if ms else session.login_ms) // slot_ms
+    counts = [0] * len(w.spec.calls)
+    out: dict[str, list[str]] = {}
+    for atu, ptype, paid in _rows(w, task, ms, {slot: session}, random.Random(tag), counts):
+        out.setdefault("ApiTotalUsage", []).append(atu)
+        if ptype is not None and paid is not None:
+            out.setdefault(ptype, []).append(paid)
+    return out, list(zip(w.spec.calls, counts, strict=True))
+
+
+def outcome_key(call: Call) -> tuple[str, str]:
+    """How ``WorkloadCtx.outcomes`` names a kind of call: (object lower-cased, operation)."""
+    return call.object.lower(), call.operation
+
+
 def render_day(task: DayTask) -> DayResult:
     result = DayResult(task.day, {}, [], {}, {})
     streams = []
     for w in task.workloads:
-        ms, sessions, rng = _plan(w, task)
+        ms, sessions, rng = plan_day(w, task)
         result.calls[w.spec.name] = len(ms)
         day0 = datetime.combine(task.day, time(0), UTC)
         if w.spec.auth == "refresh_token":

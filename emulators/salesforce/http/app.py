@@ -8,6 +8,8 @@ import re
 from datetime import timedelta
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -16,6 +18,7 @@ from ..exceptions import not_found
 from ..faults import FaultRule
 from . import oauth, rest, soap
 from .common import SUPPORTED_VERSIONS, Emulator, json_response
+from .faults import FaultMiddleware
 
 _VERSION = re.compile(r"^v(\d{2}\.\d)$")
 
@@ -40,7 +43,6 @@ def build_app(emu: Emulator) -> Starlette:
         parts = [p for p in rest_path.split("/") if p]
         raw = await request.body()
         method = request.method
-        from starlette.concurrency import run_in_threadpool
 
         def dispatch() -> Response:
             if not parts:
@@ -103,8 +105,7 @@ def build_app(emu: Emulator) -> Starlette:
         what = request.path_params["what"]
         if what == "clock":
             if request.method == "POST":
-                body = await request.json()
-                emu.org.clock.advance(timedelta(seconds=float(body.get("seconds", 0))))
+                return await _clock(request)
             return JSONResponse({"now": emu.org.clock.now().isoformat()})
         if what == "faults":
             if request.method == "POST":
@@ -116,6 +117,28 @@ def build_app(emu: Emulator) -> Starlette:
             used, total = emu.org.api_usage()
             return JSONResponse({"used": used, "limit": total})
         return JSONResponse({"error": f"unknown control resource {what}"}, status_code=404)
+
+    async def _clock(request: Request) -> Response:
+        """Advance the clock by ``seconds``; with ``run_workloads`` the workloads run their
+        schedules over the span (live.py) and the answer is the span's summary."""
+        try:
+            body = await request.json()
+            seconds = float(body.get("seconds", 0)) if isinstance(body, dict) else -1.0
+        except (ValueError, TypeError):
+            seconds = -1.0
+        if not seconds >= 0:  # also refuses NaN
+            return JSONResponse(
+                {"error": 'send {"seconds": N} with N >= 0 (the clock only moves forward)'},
+                status_code=400,
+            )
+        if not body.get("run_workloads"):
+            emu.org.clock.advance(timedelta(seconds=seconds))
+            return JSONResponse({"now": emu.org.clock.now().isoformat()})
+        if emu.run_workloads is None:
+            return JSONResponse(
+                {"error": "this emulator has no scenario workloads to run"}, status_code=409
+            )
+        return JSONResponse(await run_in_threadpool(emu.run_workloads, seconds))
 
     routes = [
         Route("/services/data", versions, methods=["GET"]),
@@ -133,4 +156,4 @@ def build_app(emu: Emulator) -> Starlette:
     ]
     for extra in getattr(emu, "extra_routes", []):
         routes.append(extra)
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(FaultMiddleware, emu=emu)])

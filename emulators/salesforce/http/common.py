@@ -1,5 +1,6 @@
-"""What every REST call shares: faults, authentication, the daily limit, the
-Sforce-Limit-Info header, error bodies, and recording the call as event-log rows."""
+"""What every REST call shares: authentication, the daily limit, the Sforce-Limit-Info
+header, error bodies, and recording the call as event-log rows (faults are applied before,
+to every endpoint, by ``http/faults.py``)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,9 @@ class Emulator:
     faults: FaultInjector
     control_token: str
     port: int = 0
+    # Advances the clock with the scenario's workloads running (live.LiveClock.advance);
+    # None when the emulator has no scenario workloads to run.
+    run_workloads: Callable[[float], dict[str, Any]] | None = None
 
     @property
     def instance_url(self) -> str:
@@ -127,13 +131,6 @@ def run_rest(
     """Authenticate, count, run, answer and record one REST call."""
     org = emu.org
     started = time.perf_counter()
-    fault = emu.faults.check(request.method, request.url.path)
-    if fault is not None:
-        if fault.delay_seconds:
-            time.sleep(fault.delay_seconds)
-        canned = fault.response()
-        if canned is not None:
-            return json_response(org, canned[0], canned[1])
     token = bearer_token(request)
     try:
         if token is None:

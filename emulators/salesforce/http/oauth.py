@@ -159,7 +159,7 @@ def routes(emu: Emulator) -> list[Route]:
         if not token_value:
             return None
         session = org.sessions.get(token_value)
-        if session is None or not session.valid_at(org.clock.now()):
+        if session is None or not org.session_live(session):
             return None
         user = org.table("User").get(session.user_id)
         return session if user is not None and user.get("IsActive") else None

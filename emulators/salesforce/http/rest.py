@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .. import sobject_collections
 from ..describe import field_describe, object_summary
 from ..exceptions import SalesforceError, not_found
 from ..ids import is_valid_id, to18
@@ -204,7 +203,7 @@ def _can_write(org: Org, ctx: CallContext, object_name: str) -> dict[str, bool]:
     obj = org.schema.get(object_name)
     assert obj is not None
     if obj.setup:
-        w = org._can_write_setup(ctx.access, obj)
+        w = org.can_write_setup(ctx.access, obj)
         return {
             "create": w and obj.createable,
             "update": w and obj.updateable,
@@ -442,7 +441,7 @@ def record_sub(
 
 
 def collections(emu: Emulator, request: Request, version: str, raw: bytes) -> Response:
-    """sObject Collections: create (POST), update (PATCH), delete (DELETE ?ids=), all-or-none aware."""
+    """sObject Collections: create (POST), update (PATCH), delete (DELETE ?ids=)."""
     method = request.method
     org = emu.org
 
@@ -450,36 +449,15 @@ def collections(emu: Emulator, request: Request, version: str, raw: bytes) -> Re
         if method == "DELETE":
             ids = [i for i in request.query_params.get("ids", "").split(",") if i]
             all_or_none = request.query_params.get("allOrNone", "false").lower() == "true"
-            items: list[tuple[str | None, dict]] = [(None, {"Id": i}) for i in ids]
-        else:
-            body = parse_json_body(raw)
-            if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-                raise SalesforceError(
-                    400, "JSON_PARSER_ERROR", "Expected a JSON object with a records array"
-                )
-            all_or_none = bool(body.get("allOrNone", False))
-            items = [((r.get("attributes") or {}).get("type"), r) for r in body["records"]]
-        if len(items) > 200:
-            raise SalesforceError(
-                400,
-                "EXCEEDED_ID_LIMIT",
-                "record limit reached. cannot submit more than 200 records into this call",
-            )
-        types = {t.lower() for t, _ in items if t}
-        setup = {t for t in types if (o := org.schema.get(t)) is not None and o.setup}
-        if setup and len(types) > 1:
-            err = SalesforceError(
-                400,
-                "MIXED_DML_OPERATION",
-                "You can't create records for multiple object types in one call when one of the types is related to a feature in the Salesforce Setup area.",
-            )
-            return Outcome(
-                200,
-                [{"success": False, "errors": [err.collection_error()]} for _ in items],
-                operation="composite",
-            )
-        results = _apply_collection(org, ctx, method, items, all_or_none)
-        first = next(iter(types), None)
+            results = sobject_collections.delete(org, ctx, ids, all_or_none=all_or_none)
+            return Outcome(200, results, operation="composite", rows=len(results))
+        records, all_or_none = _collection_body(raw)
+        run = sobject_collections.create if method == "POST" else sobject_collections.update
+        results = run(org, ctx, records, all_or_none=all_or_none)
+        first = next(
+            (t for r in records if isinstance(t := (r.get("attributes") or {}).get("type"), str)),
+            None,
+        )
         obj = org.schema.get(first) if first else None
         # Event logs carry the API name ("Account"), not the spelling the client sent.
         entity = obj.name if obj else first
@@ -488,70 +466,18 @@ def collections(emu: Emulator, request: Request, version: str, raw: bytes) -> Re
     return run_rest(emu, request, version, handle, operation="composite")
 
 
-def _apply_collection(
-    org: Org, ctx: CallContext, method: str, items: list[tuple[str | None, dict]], all_or_none: bool
-) -> list[dict]:
-    def one(type_name: str | None, rec: dict) -> dict:
-        data = {k: v for k, v in rec.items() if k != "attributes"}
-        if method == "POST":
-            if not type_name:
-                raise SalesforceError(400, "INVALID_TYPE", "Must send a concrete entity type.")
-            return {"id": org.create(ctx, type_name, data), "success": True, "errors": []}
-        rid = data.pop("Id", None) or data.pop("id", None)
-        if not rid or not is_valid_id(rid):
-            raise SalesforceError(400, "MALFORMED_ID", f"malformed id {rid}")
-        obj = org.schema.object_of_id(rid)
-        if obj is None:
-            raise SalesforceError(400, "MALFORMED_ID", f"malformed id {rid}")
-        if method == "PATCH":
-            org.update(ctx, type_name or obj.name, rid, data)
-        else:
-            org.delete(ctx, obj.name, rid)
-        return {"id": rid, "success": True, "errors": []}
-
-    steps: list[Callable[[], dict[str, Any]]] = [partial(one, t, r) for t, r in items]
-    return _all_or_none(org, steps, all_or_none, keep_id=method != "POST")
-
-
-class _RollBack(Exception):
-    pass
-
-
-_ROLLED_BACK = {
-    "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-    "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
-    "fields": [],
-}
-
-
-def _all_or_none(
-    org: Org, steps: list[Callable[[], dict[str, Any]]], all_or_none: bool, *, keep_id: bool
-) -> list[dict[str, Any]]:
-    """Run one step per record, each in its own savepoint; with allOrNone, any failure
-    rolls every record back and the successes report ALL_OR_NONE_OPERATION_ROLLED_BACK."""
-    results: list[dict[str, Any]] = []
-    try:
-        with org.transaction():
-            for step in steps:
-                try:
-                    with org.transaction():
-                        results.append(step())
-                except SalesforceError as e:
-                    results.append({"success": False, "errors": [e.collection_error()]})
-            if all_or_none and any(not r["success"] for r in results):
-                raise _RollBack()
-    except _RollBack:
-        results = [
-            r
-            if not r["success"]
-            else {
-                **({"id": r["id"]} if keep_id and r.get("id") else {}),
-                "success": False,
-                "errors": [dict(_ROLLED_BACK)],
-            }
-            for r in results
-        ]
-    return results
+def _collection_body(raw: bytes) -> tuple[list[dict[str, Any]], bool]:
+    """The records and allOrNone flag of a Collections request body."""
+    body = parse_json_body(raw)
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("records"), list)
+        or not all(isinstance(r, dict) for r in body["records"])
+    ):
+        raise SalesforceError(
+            400, "JSON_PARSER_ERROR", "Expected a JSON object with a records array"
+        )
+    return body["records"], bool(body.get("allOrNone", False))
 
 
 def record_count(emu: Emulator, request: Request, version: str) -> Response:
@@ -578,37 +504,13 @@ def collections_upsert(
     emu: Emulator, request: Request, version: str, name: str, ext_field: str, raw: bytes
 ) -> Response:
     """PATCH composite/sobjects/{SObject}/{ExternalIdField}: upsert up to 200 records."""
-    org = emu.org
     entity = _canonical(emu, name)
 
     def handle(ctx: CallContext) -> Outcome:
-        body = parse_json_body(raw)
-        if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-            raise SalesforceError(
-                400, "JSON_PARSER_ERROR", "Expected a JSON object with a records array"
-            )
-        records = body["records"]
-        if len(records) > 200:
-            raise SalesforceError(
-                400,
-                "EXCEEDED_ID_LIMIT",
-                "record limit reached. cannot submit more than 200 records into this call",
-            )
-        all_or_none = bool(body.get("allOrNone", False))
-
-        def upsert_one(rec: dict[str, Any]) -> dict[str, Any]:
-            data = {k: v for k, v in rec.items() if k != "attributes"}
-            key = next((k for k in data if k.lower() == ext_field.lower()), None)
-            if key is None or data[key] in (None, ""):
-                raise SalesforceError(
-                    400, "MISSING_ARGUMENT", f"{ext_field} not specified", [ext_field]
-                )
-            value = str(data.pop(key))
-            rid, created = org.upsert(ctx, name, ext_field, value, data)
-            return {"id": rid, "success": True, "errors": [], "created": created}
-
-        steps: list[Callable[[], dict[str, Any]]] = [partial(upsert_one, r) for r in records]
-        results = _all_or_none(org, steps, all_or_none, keep_id=False)
+        records, all_or_none = _collection_body(raw)
+        results = sobject_collections.upsert(
+            emu.org, ctx, name, ext_field, records, all_or_none=all_or_none
+        )
         return Outcome(200, results, entity=entity, operation="upsert", rows=len(results))
 
     return run_rest(emu, request, version, handle, entity=entity, operation="upsert")
