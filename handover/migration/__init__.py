@@ -1,0 +1,1 @@
+"""The migration's pure core: step order, actions, rollback, verification, approval tokens."""
