@@ -6,7 +6,11 @@ HandoverError
 │   ├── AuthenticationError            credentials rejected or expired
 │   ├── PermissionDenied               handover's own user lacks a permission
 │   └── TransientSalesforceError       worth retrying (503, UNABLE_TO_LOCK_ROW, limits)
-└── EvidenceError                      not enough evidence to act on
+├── EvidenceError                      not enough evidence to act on
+├── SlackGatewayError                  a Slack Web API call failed (approvals)
+│   └── TransientSlackError            worth retrying (429 after retries, 5xx, network)
+└── PrefectApiError                    a call to Prefect's REST API failed
+    └── TransientPrefectError          worth retrying (5xx, network, timeout)
 """
 
 from __future__ import annotations
@@ -42,4 +46,24 @@ class TransientSalesforceError(SalesforceGatewayError):
 
 
 class EvidenceError(HandoverError):
+    pass
+
+
+class SlackGatewayError(HandoverError):
+    def __init__(self, message: str, *, error_code: str | None = None) -> None:
+        super().__init__(message)
+        self.error_code = error_code  # Slack's own code (channel_not_found), when it answered
+
+
+class TransientSlackError(SlackGatewayError):
+    pass
+
+
+class PrefectApiError(HandoverError):
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class TransientPrefectError(PrefectApiError):
     pass

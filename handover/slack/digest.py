@@ -22,6 +22,7 @@ from slack_sdk import WebClient
 from handover.models import Finding
 from handover.settings import SlackSettings
 
+from .blockkit import block_kit_problems
 from .client import SLACK_FAILURES, build_client, error_code, failure_hint
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -30,9 +31,6 @@ MAX_FINDINGS = 20  # 6 fixed blocks + 2 per finding stays under Slack's 50
 DIGEST_VERDICT = "integration_under_human"
 SKIPPED_NOT_CONFIGURED = "skipped: Slack not configured"
 SKIPPED_NOTHING_NEW = "skipped: no new findings to report"
-
-# Slack's documented Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks).
-MAX_BLOCKS, MAX_HEADER, MAX_SECTION_TEXT, MAX_FIELD, MAX_CONTEXT = 50, 150, 3000, 2000, 10
 
 
 class _Frozen(BaseModel):
@@ -119,29 +117,6 @@ def render_digest(
     if problems:
         raise ValueError(f"{DIGEST_TEMPLATE} broke Block Kit limits: {'; '.join(problems)}")
     return message
-
-
-def block_kit_problems(blocks: list[dict[str, Any]], *, text: str | None = None) -> list[str]:
-    """What Slack would refuse in a message (the limits handover's templates can reach)."""
-    problems = [] if text and text.strip() else ["no fallback text"]
-    if len(blocks) > MAX_BLOCKS:
-        problems.append(f"{len(blocks)} blocks, Slack takes {MAX_BLOCKS}")
-    for i, block in enumerate(blocks):
-        kind, body = block.get("type"), block.get("text") or {}
-        size = len(body.get("text", ""))
-        if kind == "header" and (body.get("type") != "plain_text" or size > MAX_HEADER):
-            problems.append(
-                f"block {i}: header must be plain_text of at most {MAX_HEADER} characters"
-            )
-        if kind == "section" and size > MAX_SECTION_TEXT:
-            problems.append(f"block {i}: section text of {size} characters, max {MAX_SECTION_TEXT}")
-        if kind == "section" and any(
-            len(f.get("text", "")) > MAX_FIELD for f in block.get("fields", [])
-        ):
-            problems.append(f"block {i}: a section field over {MAX_FIELD} characters")
-        if kind == "context" and not 0 < len(block.get("elements", [])) <= MAX_CONTEXT:
-            problems.append(f"block {i}: context needs 1 to {MAX_CONTEXT} elements")
-    return problems
 
 
 def post_digest(
