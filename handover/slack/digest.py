@@ -24,6 +24,7 @@ from handover.settings import SlackSettings
 
 from .blockkit import block_kit_problems
 from .client import SLACK_FAILURES, build_client, error_code, failure_hint
+from .text import clip, link_target, mrkdwn
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 DIGEST_TEMPLATE = "slack/digest.json.j2"
@@ -65,20 +66,6 @@ def digest_findings(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(chosen, key=lambda f: (-f.score, -f.total_calls, f.username, f.app_name))
 
 
-def _mrkdwn(value: Any) -> str:
-    # Slack's three control characters; anything else in org data is shown as typed.
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _link_target(url: Any) -> str:
-    return _mrkdwn(url).replace("|", "%7C")
-
-
-def _clip(value: Any, limit: int) -> str:
-    text = str(value)
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 @cache
 def _environment(templates_dir: Path) -> jinja2.Environment:
     env = jinja2.Environment(
@@ -88,9 +75,9 @@ def _environment(templates_dir: Path) -> jinja2.Environment:
         keep_trailing_newline=False,
     )
     env.filters |= {
-        "mrkdwn": _mrkdwn,
-        "link_target": _link_target,
-        "clip": _clip,
+        "mrkdwn": mrkdwn,
+        "link_target": link_target,
+        "clip": clip,
         "thousands": lambda n: f"{int(n):,}",
     }
     return env
