@@ -104,11 +104,24 @@ def render_refusal(
     refusal: Refusal, *, clicker: str, record: GateRecord | None, needed: int = 0
 ) -> tuple[str, str]:
     """(the reply to the person who clicked, the note added to the gate message)."""
+    return _reply(refusal.code, refusal, clicker=clicker, record=record, needed=needed)
+
+
+def render_recorded(*, clicker: str, record: GateRecord, needed: int) -> str:
+    """The reply to a first approval at a gate that needs more."""
+    return _reply(
+        "recorded", Refusal("already_voted"), clicker=clicker, record=record, needed=needed
+    )[0]
+
+
+def _reply(
+    code: str, refusal: Refusal, *, clicker: str, record: GateRecord | None, needed: int
+) -> tuple[str, str]:
     words = json.loads(
         environment()
         .get_template("slack/gate_refusal.json.j2")
         .render(
-            code=refusal.code,
+            code=code,
             clicker=clicker,
             by=refusal.by,
             at=refusal.at,
