@@ -269,9 +269,17 @@ def start_in_thread(app: Starlette, *, host: str = "127.0.0.1", port: int = 0) -
     return RunningService(url=f"http://{host}:{port}", server=server, thread=thread)
 
 
-def serve(settings: Settings, book: GateBook, *, port: int | None = None) -> None:
-    """Run the service in the foreground until Ctrl-C or SIGTERM (uvicorn handles both)."""
-    app = build_service(settings, book)
+def serve(settings: Settings, *, port: int | None = None) -> None:
+    """Run the service in the foreground until Ctrl-C or SIGTERM (uvicorn handles both),
+    over the gate book in the handover store. Raises ConfigError before anything starts
+    when a setting it needs is missing."""
+    from handover.store.gates import SqlGateBook, ensure_tables
+    from handover.usage.engine import open_engine
+
+    check_settings(settings)
+    engine = open_engine(settings.store.url)
+    ensure_tables(engine)
+    app = build_service(settings, SqlGateBook(engine))
     uvicorn.run(
         app,
         host=settings.approvals.host,

@@ -11,6 +11,8 @@ from datetime import timedelta
 import httpx
 
 from emulators.slack.clicks import build_click, send
+from handover.slack.gatebook import Wake
+from handover.slack.runs import PrefectRuns
 from tests.approvals.conftest import DANA, PRIYA, SAM, GateRun, Loop, eventually
 
 OpenGate = Callable[..., GateRun]
@@ -195,3 +197,51 @@ def test_the_reaper_ends_a_gate_nobody_decided_as_expired(loop: Loop, open_gate:
     reply = eventually(lambda: run.ephemeral_for(SAM), what="a reply to a late click")
     assert "Already decided" in reply[-1]
     assert loop.reaper.tick()["expired"] == 0
+
+
+def test_a_decision_prefect_could_not_take_is_delivered_by_the_reaper(
+    loop: Loop, open_gate: OpenGate
+) -> None:
+    run = open_gate("cutover")
+    working = loop.desk.runs
+    loop.desk.runs = PrefectRuns("http://127.0.0.1:9/api")  # Prefect unreachable for a moment
+    try:
+        loop.click(run.record.ts, "gate_approve", SAM)
+        eventually(lambda: run.record.decided, what="decided")
+        assert run.state() == "PAUSED" and run.record.delivery is None
+    finally:
+        loop.desk.runs = working
+    assert loop.reaper.tick()["redelivered"] == 0  # a fresh decision is its click's to deliver
+    loop.clock.offset = timedelta(seconds=30)
+    assert loop.reaper.tick()["redelivered"] == 1
+    assert run.finish()["approvers"] == [SAM]
+    assert run.record.delivery == "accepted"
+
+
+def test_the_reaper_wakes_a_migration_whose_window_ended(loop: Loop) -> None:
+    import threading
+
+    from prefect import flow, pause_flow_run
+    from prefect.runtime import flow_run
+
+    @flow(name="verification-window-stand-in", persist_result=False)
+    def waits_for_its_window(migration_id: str, hours: int) -> str:
+        wake_at = loop.clock() + timedelta(hours=hours)
+        loop.book.set_wake(
+            Wake(migration_id=migration_id, flow_run_id=str(flow_run.id), wake_at=wake_at)
+        )
+        pause_flow_run(timeout=600, poll_interval=1, key="verification-window")
+        return "verifying"
+
+    done: list[str] = []
+    thread = threading.Thread(target=lambda: done.append(waits_for_its_window("m-0000000000aa", 6)))
+    thread.start()
+    wake = eventually(
+        lambda: loop.book.due_wakes(loop.clock() + timedelta(days=1)), what="wake set"
+    )[0]
+    eventually(lambda: loop.runs.state_type(wake.flow_run_id) == "PAUSED", what="paused")
+    assert loop.reaper.tick()["woken"] == 0  # the window is still open
+    loop.clock.offset = timedelta(hours=6)
+    assert loop.reaper.tick()["woken"] == 1
+    thread.join(60)
+    assert done == ["verifying"] and loop.book.due_wakes(loop.clock() + timedelta(days=1)) == []
