@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from handover.errors import ConfigError
+from handover.errors import ConfigError, HandoverError
 from handover.settings import Settings
 
 from .client import build_client
@@ -153,7 +153,13 @@ def create_app(
             click = _click(payload, action)
             if handler is None or click is None:
                 return Response(status_code=200)  # not a gate button: nothing to do
-            follow_ups = await run_in_threadpool(handler, click)
+            try:
+                follow_ups = await run_in_threadpool(handler, click)
+            except HandoverError as exc:  # Slack or the store failed us: nothing was decided
+                log.warning(
+                    "could not handle %s by %s: %s", action.get("action_id"), click.user_id, exc
+                )
+                return PlainTextResponse("try again", status_code=503)
             return Response(status_code=200, background=_after(follow_ups))
         if (
             kind == "view_submission"
@@ -162,7 +168,11 @@ def create_app(
             submitted = _reason(payload)
             if submitted is None:
                 return Response(status_code=200)
-            answer, follow_ups = await run_in_threadpool(desk.on_reason, submitted)
+            try:
+                answer, follow_ups = await run_in_threadpool(desk.on_reason, submitted)
+            except HandoverError as exc:
+                log.warning("could not record the rejection by %s: %s", submitted.user_id, exc)
+                return PlainTextResponse("try again", status_code=503)
             if answer is not None:
                 return JSONResponse(answer, background=_after(follow_ups))
             return Response(status_code=200, background=_after(follow_ups))

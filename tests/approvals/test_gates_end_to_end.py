@@ -11,8 +11,10 @@ from datetime import timedelta
 import httpx
 
 from emulators.slack.clicks import build_click, send
-from handover.slack.gatebook import Wake
+from handover.slack import gates
+from handover.slack.gatebook import GateRecord, Wake
 from handover.slack.runs import PrefectRuns
+from tests.approvals import standin
 from tests.approvals.conftest import DANA, PRIYA, SAM, GateRun, Loop, eventually
 
 OpenGate = Callable[..., GateRun]
@@ -245,3 +247,22 @@ def test_the_reaper_wakes_a_migration_whose_window_ended(loop: Loop) -> None:
     assert loop.reaper.tick()["woken"] == 1
     thread.join(60)
     assert done == ["verifying"] and loop.book.due_wakes(loop.clock() + timedelta(days=1)) == []
+
+
+def test_when_slack_cannot_say_who_clicked_nothing_is_decided(loop: Loop) -> None:
+    record = open_gate_directly(loop)
+    loop.slack.state.faults.error("users.info", "fatal_error", times=None)
+    answer = loop.click(record.ts, "gate_approve", SAM)
+    assert (answer["status"], answer["body"]) == (503, "try again")
+    assert loop.book.votes(record.migration_id, record.gate) == []
+    assert not loop.book.get(record.migration_id, record.gate).decided  # type: ignore[union-attr]
+
+
+def open_gate_directly(loop: Loop) -> GateRecord:
+    """A gate opened as the flow would, for tests that never resume a run."""
+    return gates.open_gate(
+        loop.book, loop.desk.slack, loop.settings, migration_id="m-0000000000bb", gate="plan",
+        flow_run_id="00000000-0000-4000-8000-000000000000", plan_hash="cd" * 32,
+        channel="#handover", human_email="dana.reyes@loomis-logistics.com",
+        message=standin.MESSAGE, now=loop.clock(),
+    )  # fmt: skip
