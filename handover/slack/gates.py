@@ -19,7 +19,7 @@ from handover.settings import ApprovalsSettings
 
 from .blockkit import block_kit_problems, view_problems
 from .digest import RenderedMessage
-from .gatebook import GateBook, GateMessage, GateRecord, Vote
+from .gatebook import GATES, GateBook, GateMessage, GateRecord, Vote
 from .gateway import Posted, SlackGateway
 from .rules import Refusal
 from .text import clip, mention, mrkdwn, when
@@ -166,6 +166,8 @@ def open_gate(
 ) -> GateRecord:
     """Post the gate's message (in the migration's thread, or opening it) and record the
     gate; a gate the book already has is returned as it is, nothing posted."""
+    if gate not in GATES:
+        raise ValueError(f"unknown gate {gate!r}; gates are {', '.join(GATES)}")
     existing = book.get(migration_id, gate)
     if existing is not None:
         return existing
