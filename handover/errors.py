@@ -9,8 +9,12 @@ HandoverError
 │   ├── PermissionDenied               handover's own user lacks a permission
 │   └── TransientSalesforceError       worth retrying (503, UNABLE_TO_LOCK_ROW, limits)
 ├── EvidenceError                      not enough evidence to act on
-└── MigrationError                     a migration step cannot go on as planned
-    └── WriteConflict                  the org holds a record this migration did not write
+├── MigrationError                     a migration step cannot go on as planned
+│   └── WriteConflict                  the org holds a record this migration did not write
+├── SlackGatewayError                  a Slack Web API call failed (approvals)
+│   └── TransientSlackError            worth retrying (429 after retries, 5xx, network)
+└── PrefectApiError                    a call to Prefect's REST API failed
+    └── TransientPrefectError          worth retrying (5xx, network, timeout)
 """
 
 from __future__ import annotations
@@ -64,3 +68,23 @@ class MigrationError(HandoverError):
 class WriteConflict(MigrationError):
     """A record the migration would write already exists, was not written by it, and may
     not be taken over (a permission set of the same name, a username held by someone else)."""
+
+
+class SlackGatewayError(HandoverError):
+    def __init__(self, message: str, *, error_code: str | None = None) -> None:
+        super().__init__(message)
+        self.error_code = error_code  # Slack's own code (channel_not_found), when it answered
+
+
+class TransientSlackError(SlackGatewayError):
+    pass
+
+
+class PrefectApiError(HandoverError):
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class TransientPrefectError(PrefectApiError):
+    pass

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class StoreSettings(BaseModel):
@@ -255,6 +256,102 @@ class PlanSettings(BaseModel):
         return value
 
 
+_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_SLACK_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+
+
+class ApprovalsSettings(BaseModel):
+    """The approval service (`handover approvals serve`) and the gates it decides."""
+
+    host: str = Field(
+        "127.0.0.1",
+        description="Interface the approval service listens on (Slack reaches it through your proxy or tunnel).",
+    )
+    port: int = Field(8787, ge=1, le=65535, description="Port of the approval service.")
+    approvers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Slack user ids who may approve or reject gates (U0123ABCD), comma-separated or a JSON list. With approver_group, either qualifies.",
+    )
+    approver_group: str | None = Field(
+        None,
+        description="Slack user group id (S0123ABCD) whose members may approve or reject gates; read with usergroups.users.list (scope usergroups:read).",
+    )
+    two_person_decommission: bool = Field(
+        True,
+        description="The decommission gate needs two different approvers (the first approval is recorded and the message asks for one more).",
+    )
+    gate_ttl_hours: float = Field(
+        24.0,
+        gt=0,
+        le=24 * 30,
+        description="A gate nobody decides within this many hours is resumed as expired by the reaper; the migration then changes nothing after that gate.",
+    )
+    token_key: SecretStr | None = Field(
+        None,
+        description='Secret the approval service signs decisions with and the flows verify them with (at least 16 bytes; the same value for both). Generate one: python -c "import secrets; print(secrets.token_hex(32))".',
+    )
+    signing_secret: SecretStr | None = Field(
+        None,
+        description="The Slack app's signing secret (Basic Information > App Credentials): every request to /slack/actions is verified with it.",
+    )
+    prefect_api_url: str = Field(
+        "http://127.0.0.1:4200/api",
+        description="Prefect API the service resumes flow runs through (PREFECT_API_URL of the flows).",
+    )
+    prefect_api_auth: SecretStr | None = Field(
+        None,
+        description="'user:password' when the Prefect server requires basic auth (PREFECT_SERVER_API_AUTH_STRING).",
+    )
+    reaper_interval_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How often the service looks for expired gates, undelivered decisions and verification windows that ended.",
+    )
+
+    @field_validator("approvers", mode="before")
+    @classmethod
+    def _list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except ValueError:
+                    raise ValueError(
+                        'not a JSON list: write ["U0123ABCD", "U0456EFGH"] or U0123ABCD,U0456EFGH'
+                    ) from None
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("approvers")
+    @classmethod
+    def _user_ids(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not _SLACK_USER_ID.match(v)]
+        if bad:
+            raise ValueError(
+                f"{bad} are not Slack user ids (U0123ABCD: a person's profile > ... > Copy member ID); names and emails are not accepted, they can change"
+            )
+        return value
+
+    @field_validator("approver_group")
+    @classmethod
+    def _group_id(cls, value: str | None) -> str | None:
+        if value is not None and not _SLACK_GROUP_ID.match(value):
+            raise ValueError(
+                f"{value!r} is not a Slack user group id (S0123ABCD), the handle (@team) is not accepted"
+            )
+        return value
+
+    @field_validator("token_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 16:
+            raise ValueError(
+                'shorter than 16 bytes; generate one with python -c "import secrets; print(secrets.token_hex(32))"'
+            )
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HANDOVER_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -265,3 +362,4 @@ class Settings(BaseSettings):
     slack: SlackSettings = SlackSettings()
     detection: DetectionSettings = DetectionSettings()
     plan: PlanSettings = PlanSettings()
+    approvals: ApprovalsSettings = ApprovalsSettings()

@@ -5,8 +5,8 @@ Slack rejects a message whose blocks break a limit with ``invalid_blocks`` and o
 problem, ``"<rule> [json-pointer:/blocks/N/...]"`` (the form seen in real error responses).
 The limits are Slack's documented ones (50 blocks, header 150, section text 3000, 10 fields
 of 2000, 10 context elements, 25 actions elements, button text 75, value 2000, url 3000,
-block_id and action_id 255). Only the block types handover sends are checked in depth; any
-other known type is accepted as is.
+block_id and action_id 255; in modals 100 blocks, input labels 2000). Only the block types
+handover sends are checked in depth; any other known type is accepted as is.
 
 On storing, Slack fills in what the sender left out: a ``block_id`` on every block, an
 ``action_id`` on every button, ``emoji`` on plain_text and ``verbatim`` on mrkdwn. The echo in
@@ -101,17 +101,30 @@ def _block(block: dict[str, Any], p: str) -> list[str]:
                 errors += _text_object(el, ep, 3000)
             elif kind == "actions" or (isinstance(el, dict) and el.get("type") != "image"):
                 errors += _element(el, ep)
+    elif kind == "input":
+        errors += _text_object(block.get("label"), f"{p}/label", 2000, plain_only=True)
+        element = block.get("element")
+        if not isinstance(element, dict) or not isinstance(element.get("type"), str):
+            errors.append(f"must provide an element object [json-pointer:{p}/element]")
+        elif element["type"] == "plain_text_input":
+            if len(str(element.get("action_id", ""))) > 255:
+                errors.append(_too_long(255, f"{p}/element/action_id"))
+            if int(element.get("max_length") or 0) > 3000:
+                errors.append(f"must be at most 3000 [json-pointer:{p}/element/max_length]")
     return errors
 
 
-def block_kit_errors(blocks: list[Any]) -> list[str]:
-    """Every rule the blocks break, in Slack's wording; [] when Slack would accept them."""
+def block_kit_errors(
+    blocks: list[Any], *, max_blocks: int = MAX_BLOCKS, pointer: str = "/blocks"
+) -> list[str]:
+    """Every rule the blocks break, in Slack's wording; [] when Slack would accept them.
+    Messages take 50 blocks; modals take 100 (``max_blocks``) under ``/view/blocks``."""
     errors: list[str] = []
-    if len(blocks) > MAX_BLOCKS:
-        errors.append(_too_many(MAX_BLOCKS, "/blocks"))
+    if len(blocks) > max_blocks:
+        errors.append(_too_many(max_blocks, pointer))
     seen: set[str] = set()
     for i, block in enumerate(blocks):
-        p = f"/blocks/{i}"
+        p = f"{pointer}/{i}"
         if not isinstance(block, dict) or block.get("type") not in KNOWN_TYPES:
             errors.append(
                 f"unsupported type: {(block or {}).get('type') if isinstance(block, dict) else block!r} [json-pointer:{p}/type]"

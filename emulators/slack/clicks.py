@@ -1,4 +1,5 @@
-"""Click a button in a posted message, the way Slack delivers it to an app's Request URL.
+"""Click a button in a posted message, the way Slack delivers it to an app's Request URL,
+and submit a modal the app opened from that click (``view_submission``).
 
 Slack POSTs ``application/x-www-form-urlencoded`` with one field, ``payload``, holding the
 ``block_actions`` JSON, and signs it: ``X-Slack-Request-Timestamp`` (unix seconds) and
@@ -9,7 +10,10 @@ independent implementation.
 
 The payload keys follow Slack's block_actions reference and the recorded key set
 (``fixtures/recorded/java-slack-sdk/app-backend/BlockActionPayload.json``); like real
-deliveries it escapes ``/`` as ``\\/`` and carries a working ``response_url``.
+deliveries it escapes ``/`` as ``\\/`` and carries a working ``response_url`` and a
+``trigger_id`` the app can exchange once for a modal (views.open) within 3 seconds.
+A ``view_submission`` carries the modal as the user filled it in (``view.state.values``,
+keyed by block_id then action_id; recorded key set: ``ViewSubmissionPayload.json``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import secrets
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -126,7 +129,7 @@ def block_actions_payload(
             "api_app_id": ws.app_id,
             "token": ws.verification_token,
             "container": container,
-            "trigger_id": f"{int(now)}{secrets.randbelow(10**6):06d}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}",
+            "trigger_id": ws.new_trigger(clicker.id),
             "team": {"id": ws.team_id, "domain": ws.domain},
             "enterprise": None,
             "is_enterprise_install": False,
@@ -155,6 +158,20 @@ def build_click(
     payload = block_actions_payload(
         workspace, channel=channel, ts=ts, action_id=action_id, user=user, block_id=block_id
     )
+    return signed(
+        workspace, request_url, payload, timestamp=timestamp, signing_secret=signing_secret
+    )
+
+
+def signed(
+    workspace: Workspace,
+    request_url: str,
+    payload: dict[str, Any],
+    *,
+    timestamp: int | None = None,
+    signing_secret: str | None = None,
+) -> SignedRequest:
+    """An interaction payload as Slack POSTs it: form-encoded ``payload=``, signed."""
     # Slack's JSON escapes every "/" (e.g. "https:\/\/hooks.slack.com\/actions\/..."); a
     # receiver that string-matches instead of parsing JSON should find out here.
     body = urlencode({"payload": json.dumps(payload).replace("/", "\\/")}).encode()
@@ -167,6 +184,91 @@ def build_click(
         "X-Slack-Signature": signature(signing_secret or workspace.signing_secret, stamp, body),
     }
     return SignedRequest(url=request_url, body=body, headers=headers, payload=payload)
+
+
+def view_submission_payload(
+    workspace: Workspace, *, view_id: str, user: str, text: str | None = None
+) -> dict[str, Any]:
+    """The payload Slack sends when ``user`` presses the modal's submit button, with
+    ``text`` typed into its first plain-text input (the others left empty)."""
+    ws = workspace
+    with ws.lock:
+        view = ws.views.get(view_id)
+        if view is None:
+            raise LookupError(f"no open view {view_id}")
+        if view.closed:
+            raise ValueError(f"view {view_id} was closed; nothing to submit")
+        submitter = ws.user_by_name(user)
+        if submitter.id != view.user_id:
+            raise ValueError(f"view {view_id} is open for {view.user_id}, not {submitter.id}")
+        values: dict[str, dict[str, Any]] = {}
+        typed = False
+        for block in view.body.get("blocks", []):
+            element = block.get("element") if block.get("type") == "input" else None
+            if not isinstance(element, dict) or element.get("type") != "plain_text_input":
+                continue
+            value = text if (text is not None and not typed) else None
+            typed = typed or value is not None
+            values[str(block["block_id"])] = {
+                str(element.get("action_id", "")): {"type": "plain_text_input", "value": value}
+            }
+        if text is not None and not typed:
+            raise LookupError(f"view {view_id} has no plain-text input to type into")
+        return {
+            "type": "view_submission",
+            "team": {"id": ws.team_id, "domain": ws.domain},
+            "user": {
+                "id": submitter.id,
+                "username": submitter.name,
+                "name": submitter.name,
+                "team_id": ws.team_id,
+            },
+            "api_app_id": ws.app_id,
+            "token": ws.verification_token,
+            "trigger_id": ws.new_trigger(submitter.id),
+            "view": view.to_api(state={"values": values}),
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+
+
+def build_view_submission(
+    workspace: Workspace,
+    request_url: str,
+    *,
+    view_id: str,
+    user: str,
+    text: str | None = None,
+    timestamp: int | None = None,
+    signing_secret: str | None = None,
+) -> SignedRequest:
+    """The signed HTTP request of a modal submission, not yet sent."""
+    payload = view_submission_payload(workspace, view_id=view_id, user=user, text=text)
+    return signed(
+        workspace, request_url, payload, timestamp=timestamp, signing_secret=signing_secret
+    )
+
+
+def record_submission(workspace: Workspace, view_id: str, result: ClickResult) -> None:
+    """What the app answered to a submission decides the modal's fate, as in Slack: an
+    ``errors`` response_action keeps it open (showing them), anything else closes it."""
+    answer: Any = None
+    if result.body:
+        try:
+            answer = json.loads(result.body)
+        except ValueError:
+            answer = None
+    keeps_open = isinstance(answer, dict) and answer.get("response_action") == "errors"
+    with workspace.lock:
+        view = workspace.views[view_id]
+        view.submissions.append(
+            {
+                "status": result.status,
+                "values": result.payload["view"]["state"]["values"],
+                "response": answer,
+            }
+        )
+        view.closed = result.status == 200 and not keeps_open
 
 
 def send(request: SignedRequest, *, timeout: float = ACK_TIMEOUT) -> ClickResult:

@@ -191,6 +191,8 @@ class Message:
     thread_ts: str | None = None
     edited: dict[str, str] | None = None
     metadata: dict[str, Any] | None = None
+    # Every chat.update (and response_url replace) in order: what the message became, when.
+    updates: list[dict[str, Any]] = field(default_factory=list)
 
     def to_api(self, bot_profile: dict[str, Any] | None) -> dict[str, Any]:
         body: dict[str, Any] = {"user": self.user, "type": "message", "ts": self.ts}
@@ -210,6 +212,80 @@ class Message:
         if self.metadata:
             body["metadata"] = self.metadata
         return body
+
+
+@dataclass
+class Ephemeral:
+    """A chat.postEphemeral message: shown to one user in a channel, never stored in history."""
+
+    channel: str
+    user: str  # who sees it
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    thread_ts: str | None = None
+
+
+@dataclass
+class Usergroup:
+    id: str
+    team_id: str
+    name: str
+    handle: str
+    users: list[str] = field(default_factory=list)
+    disabled: bool = False
+
+
+@dataclass
+class Trigger:
+    """A trigger_id handed to an app with an interaction: one views.open within 3 seconds."""
+
+    id: str
+    user_id: str
+    issued_at: float
+    used: bool = False
+
+
+@dataclass
+class View:
+    """A modal opened with views.open, and what happened to it."""
+
+    id: str
+    team_id: str
+    app_id: str
+    bot_id: str
+    user_id: str  # who it is open for
+    trigger_id: str
+    body: dict[str, Any]  # type, title, submit, close, blocks, private_metadata, callback_id, ...
+    hash: str
+    closed: bool = False
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    submissions: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_api(self, state: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The view object as views.open / views.update answer and view_submission carries it."""
+        b = self.body
+        return {
+            "id": self.id,
+            "team_id": self.team_id,
+            "type": b.get("type", "modal"),
+            "blocks": [dict(x) for x in b.get("blocks", [])],
+            "private_metadata": b.get("private_metadata", ""),
+            "callback_id": b.get("callback_id", ""),
+            "state": state if state is not None else {"values": {}},
+            "hash": self.hash,
+            "title": b.get("title"),
+            "clear_on_close": bool(b.get("clear_on_close", False)),
+            "notify_on_close": bool(b.get("notify_on_close", False)),
+            "close": b.get("close"),
+            "submit": b.get("submit"),
+            "previous_view_id": None,
+            "root_view_id": self.id,
+            "app_id": self.app_id,
+            "external_id": b.get("external_id", ""),
+            "app_installed_team_id": self.team_id,
+            "bot_id": self.bot_id,
+        }
 
 
 def gravatar(seed: str, size: int) -> str:

@@ -6,7 +6,7 @@ Each served method is a ``Workspace`` method named after Slack's (``chat_postMes
 parameters and returns the success body without ``ok``; a failure raises ``SlackError`` with
 Slack's own error code, which the HTTP layer sends as ``{"ok": false, "error": ...}``.
 The objects and their JSON forms live in ``entities.py``, Block Kit checks in ``blocks.py``,
-the fault switches in ``faults.py``.
+modals (views.*) in ``views.py``, the fault switches in ``faults.py``.
 """
 
 from __future__ import annotations
@@ -20,24 +20,37 @@ from dataclasses import dataclass
 from typing import Any
 
 from .blocks import message_content, normalise_blocks
-from .entities import Channel, Message, Token, User
+from .entities import Channel, Ephemeral, Message, Token, Trigger, User, Usergroup, View
 from .exceptions import SlackError
 from .faults import Faults
+from .views import ViewsApi
 
 # The scope each method needs (None: any valid token). From the methods' docs pages.
 SCOPES: dict[str, str | None] = {
     "auth.test": None,
     "chat.postMessage": "chat:write",
+    "chat.postEphemeral": "chat:write",
     "chat.update": "chat:write",
     "chat.getPermalink": None,
     "conversations.info": "channels:read",
     "conversations.join": "channels:join",
     "users.info": "users:read",
     "users.lookupByEmail": "users:read.email",
+    "usergroups.users.list": "usergroups:read",
+    "views.open": None,
+    "views.update": None,
 }
 NO_AUTH = {"api.test"}  # api.test answers without a token, as on slack.com
 SERVED = frozenset(SCOPES) | NO_AUTH
-BOT_SCOPES = ("chat:write", "channels:read", "channels:join", "users:read", "users:read.email")
+BOT_SCOPES = (
+    "chat:write",
+    "channels:read",
+    "channels:join",
+    "users:read",
+    "users:read.email",
+    "usergroups:read",
+)
+APPROVERS_HANDLE = "handover-approvers"  # the user group of the scenario's approvers
 
 
 @dataclass
@@ -51,7 +64,7 @@ class ApiCall:
     token_user: str | None
 
 
-class Workspace:
+class Workspace(ViewsApi):
     """All the state of one emulated Slack workspace; reset by building a new one."""
 
     def __init__(
@@ -79,6 +92,11 @@ class Workspace:
         self.calls: list[ApiCall] = []
         self.hooks: dict[str, dict[str, Any]] = {}  # response_url id -> where it points
         self.hook_posts: list[dict[str, Any]] = []  # what was sent to response_urls
+        self.ephemeral: list[Ephemeral] = []
+        self.usergroups: dict[str, Usergroup] = {}
+        self.triggers: dict[str, Trigger] = {}
+        self.views: dict[str, View] = {}
+        self.actions_url: str | None = None  # the app's Request URL, for /__emulator/click
         self.faults = Faults()
         self._last_ts = 0.0
         self.bot = self.add_user(bot_name, real_name=bot_name.title(), is_bot=True)
@@ -91,11 +109,21 @@ class Workspace:
     def new_id(self, prefix: str) -> str:
         return prefix + "".join(self._ids.choices("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", k=10))
 
-    def add_user(self, name: str, *, email: str = "", real_name: str = "", **flags: Any) -> User:
+    def add_user(
+        self,
+        name: str,
+        *,
+        email: str = "",
+        real_name: str = "",
+        user_id: str | None = None,
+        **flags: Any,
+    ) -> User:
         with self.lock:
+            if user_id is not None and user_id in self.users:
+                raise ValueError(f"user id {user_id} is taken (by {self.users[user_id].name})")
             is_bot = bool(flags.get("is_bot"))
             user = User(
-                id=self.new_id("U"),
+                id=user_id or self.new_id("U"),
                 team_id=self.team_id,
                 name=name,
                 real_name=real_name or name,
@@ -128,6 +156,24 @@ class Workspace:
             self.channels[chan.id] = chan
             return chan
 
+    def add_usergroup(self, handle: str, users: list[str], *, name: str = "") -> Usergroup:
+        with self.lock:
+            unknown = [u for u in users if u not in self.users]
+            if unknown:
+                raise ValueError(f"user group {handle}: unknown users {unknown}")
+            group = Usergroup(
+                id=self.new_id("S"),
+                team_id=self.team_id,
+                name=name or handle,
+                handle=handle,
+                users=list(users),
+            )
+            self.usergroups[group.id] = group
+            return group
+
+    def usergroup_by_handle(self, handle: str) -> Usergroup | None:
+        return next((g for g in self.usergroups.values() if g.handle == handle), None)
+
     def issue_token(self, user_id: str, scopes: tuple[str, ...], *, prefix: str = "xoxp") -> str:
         value = f"{prefix}-{self._ids.randrange(10**11, 10**12)}-{self._ids.randrange(10**12, 10**13)}-{secrets.token_hex(12)}"
         self.tokens[value] = Token(value=value, user_id=user_id, scopes=frozenset(scopes))
@@ -137,13 +183,18 @@ class Workspace:
         self.tokens[token].revoked = True
 
     def _seed_defaults(self) -> None:
-        humans = [
+        humans: list[tuple[str, str, str, dict[str, Any]]] = [
             ("dana.okafor", "Dana Okafor", "dana.okafor@loomis.example", {"is_admin": True}),
             ("sam.ruiz", "Sam Ruiz", "sam.ruiz@loomis.example", {}),
             ("lee.former", "Lee Former", "lee.former@loomis.example", {"deleted": True}),
         ]
         for name, real, email, flags in humans:
             self.add_user(name, real_name=real, email=email, **flags)
+        self.seed_channels()
+        self.add_usergroup(APPROVERS_HANDLE, [self.user_by_name("dana.okafor").id])
+
+    def seed_channels(self) -> None:
+        """The channels every emulated workspace has; everyone active is in the public ones."""
         everyone = tuple(u.id for u in self.users.values() if not u.deleted and not u.is_bot)
         self.add_channel("general", members=everyone).is_general = True
         self.add_channel("handover", members=everyone)
@@ -171,6 +222,10 @@ class Workspace:
 
     def message(self, channel: str, ts: str) -> Message | None:
         return next((m for m in self.messages if m.channel == channel and m.ts == ts), None)
+
+    def message_by_ts(self, ts: str) -> Message | None:
+        """A message by its ts alone (the emulator's ts are unique across channels)."""
+        return next((m for m in self.messages if m.ts == ts), None)
 
     def posted(self, channel: str | None = None) -> list[Message]:
         """Messages as they stand now, oldest first (optionally in one channel id or name)."""
@@ -264,9 +319,31 @@ class Workspace:
         if attachments is not None:
             msg.attachments = attachments
         msg.edited = {"user": token.user_id, "ts": self._next_ts()}
+        msg.updates.append(_snapshot(msg, via="chat.update", ts=msg.edited["ts"]))
         api = msg.to_api(self.users[msg.user].bot_profile())
         api.pop("ts", None)  # chat.update's message carries no ts (see the recorded key set)
         return {"channel": chan.id, "ts": msg.ts, "text": msg.text, "message": api}
+
+    def chat_postEphemeral(self, token: Token, params: dict[str, Any]) -> dict[str, Any]:
+        chan = self._postable_channel(token, params.get("channel"))
+        user = self.users.get(str(params.get("user") or ""))
+        # Slack answers user_not_in_channel both for a stranger and for an unknown id.
+        if user is None or user.deleted or user.id not in chan.members:
+            raise SlackError("user_not_in_channel")
+        text, blocks, attachments = message_content(params)
+        if not text and not blocks and not attachments:
+            raise SlackError("no_text")
+        thread_ts = str(params.get("thread_ts") or "") or None
+        note = Ephemeral(
+            channel=chan.id,
+            user=user.id,
+            ts=self._next_ts(),
+            text=text,
+            blocks=normalise_blocks(blocks or [], self.new_id),
+            thread_ts=thread_ts,
+        )
+        self.ephemeral.append(note)
+        return {"message_ts": note.ts}
 
     def chat_getPermalink(self, token: Token, params: dict[str, Any]) -> dict[str, Any]:
         chan = self._readable_channel(token, params.get("channel"), names=False)
@@ -321,6 +398,14 @@ class Workspace:
             raise SlackError("users_not_found")
         return {"user": user.to_api(with_email=True)}
 
+    # -- usergroups.* ---------------------------------------------------------------------
+
+    def usergroups_users_list(self, token: Token, params: dict[str, Any]) -> dict[str, Any]:
+        group = self.usergroups.get(str(params.get("usergroup") or ""))
+        if group is None or (group.disabled and not _truthy(params.get("include_disabled"))):
+            raise SlackError("no_such_subteam")
+        return {"users": list(group.users)}
+
     # -- response_url (what a click's response_url points at) -----------------------------
 
     def new_response_url(self, channel: str, ts: str, user: str) -> str:
@@ -341,6 +426,7 @@ class Workspace:
         elif msg is not None and _truthy(body.get("replace_original")):
             text, blocks, _ = message_content(body)
             msg.text, msg.blocks = text, normalise_blocks(blocks or [], self.new_id)
+            msg.updates.append(_snapshot(msg, via="response_url", ts=self._next_ts()))
 
     # -- rules shared by the methods ------------------------------------------------------
 
@@ -392,8 +478,24 @@ class Workspace:
         return f"{now:.6f}"
 
 
+def _snapshot(msg: Message, *, via: str, ts: str) -> dict[str, Any]:
+    return {"ts": ts, "via": via, "text": msg.text, "blocks": [dict(b) for b in msg.blocks]}
+
+
 def _truthy(value: Any) -> bool:
     return value is True or str(value).lower() in ("1", "true")
 
 
-__all__ = ["SERVED", "ApiCall", "Channel", "Message", "SlackError", "Token", "User", "Workspace"]
+__all__ = [
+    "SERVED",
+    "ApiCall",
+    "Channel",
+    "Ephemeral",
+    "Message",
+    "SlackError",
+    "Token",
+    "User",
+    "Usergroup",
+    "View",
+    "Workspace",
+]

@@ -8,6 +8,7 @@
 - Success: HTTP 200 ``{"ok": true, ...}``. API errors: HTTP 200 ``{"ok": false, "error": ...}``.
   Rate limits: HTTP 429 + ``Retry-After``. Unknown methods: HTTP 404 ``unknown_method``.
 - ``/actions/<team>/<id>/<secret>``: the ``response_url`` of a click; answers ``ok`` as text.
+- ``/__emulator/...``: the emulator's own endpoints (``control.py``), not Slack's.
 
 The rules (who may post where, which errors) are the backend's (``models.Workspace``).
 """
@@ -24,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from . import control
 from .exceptions import SlackError
 from .faults import HttpFault
 from .models import SCOPES, SERVED, ApiCall, Workspace
@@ -138,6 +140,7 @@ def build_app(workspace: Workspace) -> Starlette:
         routes=[
             Route("/api/{method}", api, methods=["GET", "POST"]),
             Route("/actions/{team}/{hook}/{secret}", respond, methods=["POST"]),
+            *control.routes(workspace),
         ]
     )
 

@@ -8,16 +8,18 @@ Plain HTTP on purpose: slack_sdk takes any ``base_url``, and a WebClient pointed
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
-from .models import Workspace
+from .models import APPROVERS_HANDLE, Workspace
 from .responses import build_app
 
 
@@ -61,15 +63,26 @@ class RunningSlack:
     def info(self) -> dict[str, Any]:
         """The connection facts other processes read (the CLI's ``--info`` file)."""
         ws = self.workspace
+        group = ws.usergroup_by_handle(APPROVERS_HANDLE)
         return {
             "base_url": self.base_url,
             "bot_token": ws.bot_token,
             "signing_secret": ws.signing_secret,
+            "url": self.url,
+            "messages_url": f"{self.url}/__emulator/messages",
+            "click_url": f"{self.url}/__emulator/click",
+            "actions_url": ws.actions_url,
             "team_id": ws.team_id,
             "team_name": ws.team_name,
             "app_id": ws.app_id,
             "bot_user_id": ws.bot.id,
             "channels": {c.name: c.id for c in ws.channels.values() if not c.is_im},
+            "approver_group": group.id if group else None,
+            "users": [
+                {"id": u.id, "name": u.name, "email": u.email}
+                for u in ws.users.values()
+                if not u.is_bot and not u.deleted
+            ],
         }
 
     def write_info(self, path: Path) -> None:
@@ -128,16 +141,29 @@ def serve_forever(
     host: str = "127.0.0.1",
     port: int | None = None,
     info_path: Path | None = None,
+    actions_url: str | None = None,
+    on_ready: Callable[[RunningSlack], None] | None = None,
 ) -> None:
-    """Serve until interrupted; the info file is written only once the port accepts calls,
-    so a process waiting for it can connect straight away."""
+    """Serve until Ctrl-C or SIGTERM. The info file is written only once the port accepts
+    calls (a process waiting for it can connect straight away) and removed on the way out,
+    so its presence means "running"."""
+    workspace = workspace or Workspace()
+    workspace.actions_url = actions_url
     running = start_in_thread(workspace, host=host, port=port)
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         if info_path is not None:
             running.write_info(info_path)
-        while running.thread is not None and running.thread.is_alive():
-            running.thread.join(timeout=0.5)
+        if on_ready is not None:
+            on_ready(running)
+        while not stop.wait(0.5):
+            if running.thread is None or not running.thread.is_alive():
+                break
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         running.stop()
+        if info_path is not None:
+            info_path.unlink(missing_ok=True)

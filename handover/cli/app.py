@@ -15,8 +15,12 @@ app = typer.Typer(
     add_completion=False,
     help="Move Salesforce integrations off human accounts.",
 )
-emulator_app = typer.Typer(no_args_is_help=True, help="The bundled Salesforce org emulator.")
+emulator_app = typer.Typer(
+    no_args_is_help=True, help="The bundled emulators: a Salesforce org, Slack."
+)
 app.add_typer(emulator_app, name="emulator")
+approvals_app = typer.Typer(no_args_is_help=True, help="The Slack approval service for gates.")
+app.add_typer(approvals_app, name="approvals")
 console = Console(stderr=True)
 
 
@@ -88,6 +92,43 @@ def emulator_serve(
         running.stop()
         if info is not None and info.exists():
             info.unlink()
+
+
+@emulator_app.command("slack")
+def emulator_slack(
+    port: int = typer.Option(0, "--port", help="HTTP port on 127.0.0.1 (0: a free one)."),
+    info: Path | None = typer.Option(
+        None, "--info", help="Write the connection info JSON here once serving (removed on exit)."
+    ),
+    actions_url: str | None = typer.Option(
+        None, "--actions-url", help="Where clicks go: the approval service's /slack/actions URL."
+    ),
+    scenario: Path | None = typer.Option(
+        None, "--scenario", help="Scenario YAML whose slack_users to serve."
+    ),
+) -> None:
+    """Serve an emulated Slack workspace until stopped (Ctrl-C or SIGTERM)."""
+    from emulators.slack.cli import run
+
+    raise typer.Exit(run(port=port, info=info, actions_url=actions_url, scenario=scenario))
+
+
+@approvals_app.command("serve")
+def approvals_serve(
+    port: int = typer.Option(
+        0, "--port", min=0, max=65535, help="Port (0: HANDOVER_APPROVALS__PORT, default 8787)."
+    ),
+) -> None:
+    """Serve Slack's gate clicks at /slack/actions until stopped (Ctrl-C or SIGTERM)."""
+    from handover.errors import HandoverError
+    from handover.settings import Settings
+    from handover.slack.approvals import serve
+
+    try:
+        serve(Settings(), port=port or None)
+    except HandoverError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
 
 
 def _preflight(org: str | None, emulator: Path | None) -> None:

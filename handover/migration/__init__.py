@@ -1,1 +1,2 @@
-"""The migration's pure core: step order, writes and their rollback, verification, decommission."""
+"""The migration's pure core: step order, writes and their rollback, verification,
+decommission, approval tokens."""

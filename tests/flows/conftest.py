@@ -12,15 +12,6 @@ from tests.flows.orgs import start_org
 
 
 @pytest.fixture(scope="session")
-def prefect_harness():
-    """One Prefect test server for the whole run (start-up costs ~10 s on 2 cores)."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
-@pytest.fixture(scope="session")
 def loomis(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Scenario, RunningEmulator, Path]]:

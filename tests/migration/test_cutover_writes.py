@@ -251,11 +251,6 @@ def test_app_access_granted_for_the_integration_alone_is_removed_and_restored(
     assert ps in {r["ParentId"] for r in admin.query(sea)["records"]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator gap: no UserLogin object yet (IsFrozen, the login effect of freezing); "
-    "the Salesforce-emulator engineer is adding it",
-)
 def test_freezing_the_human_and_unfreezing_on_rollback(
     gateway: SalesforceGateway, org: Org
 ) -> None:
@@ -272,11 +267,6 @@ def test_freezing_the_human_and_unfreezing_on_rollback(
     assert HumanPaths(gateway).login_state(jane)["IsFrozen"] is False  # type: ignore[index]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator gap: logins leave no AuthSession rows yet (query + delete ending the "
-    "session); the Salesforce-emulator engineer is adding them",
-)
 def test_the_humans_sessions_of_the_app_are_ended(
     gateway: SalesforceGateway,
     info: dict[str, Any],
@@ -292,5 +282,8 @@ def test_the_humans_sessions_of_the_app_are_ended(
                              connected_app_id=None, tokens=[], grants=[],
                              account=AccountUse(days_observed=14, ui_logins=1))  # fmt: skip
     apply_actions(decommission_actions(plan), MemoryLedger(), OrgWriter(gateway), dry_run=False)
+    # The session itself, as the external system holds it (a JWT client would log in again
+    # on its own: that path is the integration's, which decommission leaves to the tokens).
+    held = client.connect({**info, "access_token": session.session_id})
     with pytest.raises(Exception, match="INVALID_SESSION_ID"):
-        session.query("SELECT Id FROM Account LIMIT 1")
+        held.query("SELECT Id FROM Account LIMIT 1")

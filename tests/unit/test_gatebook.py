@@ -1,0 +1,178 @@
+"""The GateBook contract, for the in-memory book and the SQL one (SQLite; PostgreSQL too
+when TEST_POSTGRES_URL names a throw-away database): a gate is opened once, a person votes
+once, the first decision stands, a wake-up is taken once, also between processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine
+
+from handover.slack.gatebook import (
+    GateBook,
+    GateDecision,
+    GateMessage,
+    GateRecord,
+    MemoryGateBook,
+    Vote,
+    Wake,
+)
+from handover.store.engine import open_engine
+from handover.store.gates import SqlGateBook, ensure_tables, gate_metadata
+
+NOW = datetime(2026, 11, 2, 14, 5, tzinfo=UTC)
+PG_URL = os.environ.get("TEST_POSTGRES_URL")
+
+
+def gate(migration_id: str = "m-000000000001", name: str = "cutover", **more: object) -> GateRecord:
+    fields: dict[str, object] = {
+        "migration_id": migration_id,
+        "gate": name,
+        "flow_run_id": "7061181e-0000-4000-8000-000000000001",
+        "plan_hash": "ab" * 32,
+        "channel": "C0HANDOVER",
+        "ts": "1793631900.000100",
+        "opened_at": NOW,
+        "expires_at": NOW + timedelta(hours=24),
+        "human_email": "dana.reyes@loomis-logistics.com",
+        "message": GateMessage(app_name="Sync", human="dana", headline="+1 user"),
+    }
+    return GateRecord.model_validate(fields | more)
+
+
+def decision(kind: str = "approve", who: str = "U0LOOMIS01", at: datetime = NOW) -> GateDecision:
+    return GateDecision(decision=kind, approvers=[who], decided_at=at)  # type: ignore[arg-type]
+
+
+@pytest.fixture(
+    params=[
+        "memory",
+        "sqlite",
+        pytest.param(
+            "postgresql", marks=pytest.mark.skipif(not PG_URL, reason="no TEST_POSTGRES_URL")
+        ),
+    ]
+)
+def book(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GateBook]:
+    if request.param == "memory":
+        yield MemoryGateBook()
+        return
+    url = PG_URL if request.param == "postgresql" else f"sqlite:///{tmp_path}/handover.db"
+    assert url
+    engine = open_engine(url)
+    if request.param == "postgresql":
+        gate_metadata.drop_all(engine)
+    ensure_tables(engine)
+    yield SqlGateBook(engine)
+    engine.dispose()
+
+
+def test_a_gate_is_opened_once_and_read_back_whole(book: GateBook) -> None:
+    first = book.add_gate(gate())
+    again = book.add_gate(gate(ts="9999999999.000001", flow_run_id="another"))
+    assert again == first == book.get("m-000000000001", "cutover")
+    assert first.message.headline == "+1 user" and first.expires_at == NOW + timedelta(hours=24)
+    assert book.get("m-000000000001", "plan") is None
+
+
+def test_the_first_gate_opens_the_thread(book: GateBook) -> None:
+    assert book.thread_of("m-000000000001") is None
+    book.add_gate(gate(name="plan", ts="100.000001"))
+    book.add_gate(gate(name="cutover", ts="200.000001", thread_ts="100.000001",
+                       opened_at=NOW + timedelta(days=1)))  # fmt: skip
+    assert book.thread_of("m-000000000001") == ("C0HANDOVER", "100.000001")
+
+
+def test_one_vote_per_person(book: GateBook) -> None:
+    book.add_gate(gate(name="decommission", required_approvals=2))
+    assert book.add_vote("m-000000000001", "decommission", Vote(user_id="U1", at=NOW))
+    assert not book.add_vote("m-000000000001", "decommission", Vote(user_id="U1", at=NOW))
+    assert book.add_vote(
+        "m-000000000001", "decommission", Vote(user_id="U2", at=NOW + timedelta(seconds=1))
+    )
+    assert [v.user_id for v in book.votes("m-000000000001", "decommission")] == ["U1", "U2"]
+
+
+def test_the_first_decision_stands(book: GateBook) -> None:
+    book.add_gate(gate())
+    first = decision("approve", "U1")
+    assert book.decide("m-000000000001", "cutover", first) == first
+    late = decision("reject", "U2", NOW + timedelta(minutes=1))
+    assert book.decide("m-000000000001", "cutover", late) == first
+    record = book.get("m-000000000001", "cutover")
+    assert record is not None and record.outcome == first and record.decided
+
+
+def test_expiry_delivery_and_notes(book: GateBook) -> None:
+    book.add_gate(gate())
+    book.add_gate(gate(name="plan", expires_at=NOW + timedelta(hours=1)))
+    assert [g.gate for g in book.open_past(NOW + timedelta(hours=2))] == ["plan"]
+    assert book.undelivered() == []
+    book.decide("m-000000000001", "plan", decision("expired", "U1"))
+    assert book.open_past(NOW + timedelta(hours=30))[0].gate == "cutover"
+    assert [g.gate for g in book.undelivered()] == ["plan"]
+    book.record_delivery("m-000000000001", "plan", "run_ended", "COMPLETED")
+    assert book.undelivered() == []
+    book.add_note("m-000000000001", "plan", "one")
+    book.add_note("m-000000000001", "plan", "two")
+    record = book.get("m-000000000001", "plan")
+    assert record is not None and record.notes == ["one", "two"]
+    assert (record.delivery, record.delivery_detail) == ("run_ended", "COMPLETED")
+
+
+def test_a_wake_up_is_taken_once(book: GateBook) -> None:
+    wake = Wake(migration_id="m-1", flow_run_id="r-1", wake_at=NOW)
+    book.set_wake(wake)
+    assert book.due_wakes(NOW - timedelta(seconds=1)) == []
+    assert book.due_wakes(NOW) == [wake]
+    later = wake.model_copy(update={"wake_at": NOW + timedelta(hours=1)})
+    book.set_wake(later)  # the flow moved it: the old one is no longer claimable
+    assert not book.claim_wake(wake)
+    assert book.claim_wake(later) and not book.claim_wake(later)
+    assert book.due_wakes(NOW + timedelta(days=1)) == []
+
+
+def _decide_in_a_process(url: str, who: str, start: Any, results: Any) -> None:
+    engine = open_engine(url)  # its own connection, as another process has
+    start.wait()
+    standing = SqlGateBook(engine).decide("m-000000000001", "cutover", decision("approve", who))
+    results.put(standing.approvers[0])
+    engine.dispose()
+
+
+def test_two_processes_deciding_at_once_agree_on_one_winner(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/handover.db"
+    engine = open_engine(url)
+    ensure_tables(engine)
+    SqlGateBook(engine).add_gate(gate())
+    ctx = multiprocessing.get_context("fork")  # a copy of this process: no re-import
+    start, results = ctx.Event(), ctx.Queue()
+    procs = [
+        ctx.Process(target=_decide_in_a_process, args=(url, who, start, results))
+        for who in ("U1", "U2")
+    ]
+    for proc in procs:
+        proc.start()
+    start.set()
+    winners = {results.get(timeout=60) for _ in procs}
+    for proc in procs:
+        proc.join(30)
+        assert proc.exitcode == 0
+    assert len(winners) == 1  # both processes were told the same decision stands
+    record = SqlGateBook(engine).get("m-000000000001", "cutover")
+    assert record is not None and record.outcome is not None
+    assert record.outcome.approvers == [winners.pop()]
+    engine.dispose()
+
+
+def test_tables_are_not_in_the_usage_schema() -> None:
+    # Until the integrator folds them into the store's migrations they live apart.
+    engine = create_engine("sqlite://")
+    ensure_tables(engine)
+    assert set(gate_metadata.tables) == {"gates", "gate_votes", "gate_notes", "gate_wakes"}
