@@ -42,6 +42,10 @@ def error_handlers(emu: Emulator) -> dict[int, object]:
     The body for paths outside ``/services`` (a real org's UI domain) is unverified."""
 
     async def missing(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith("/services/apexrest/"):
+            # No Apex REST class maps the URL (wording as public answers quote it, unverified).
+            err = SalesforceError(404, "NOT_FOUND", "Could not find a match for URL")
+            return json_response(emu.org, 404, err.body())
         return json_response(emu.org, 404, not_found().body())
 
     async def wrong_method(request: Request, exc: Exception) -> Response:

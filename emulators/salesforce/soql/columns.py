@@ -154,9 +154,9 @@ def _aggregate_columns(
     for item in items:
         assert isinstance(item, ast.SelectField)
         if isinstance(item.expr, ast.FieldPath):
-            fdef = scope.resolve(item.expr).field
-            column = _field_column(fdef)
-            column["columnName"] = item.alias or fdef.name
+            grouped = scope.resolve(item.expr).field
+            column = _field_column(grouped)
+            column["columnName"] = item.alias or grouped.name
             columns.append(column)
             continue
         call = item.expr
@@ -171,7 +171,6 @@ def _aggregate_columns(
         column = _column(name, display, aggregate=True)
         column["numberType"] = numeric
         column["textType"] = not numeric and fdef is not None and fdef.type in _TEXT_TYPES
-        column["booleanType"] = False
         columns.append(column)
     return columns
 
