@@ -655,7 +655,9 @@ class Org:
         row["CreatedDate"] = row["CreatedDate"] or now
         row["LastModifiedDate"] = row["SystemModstamp"] = now
         row["CreatedById"] = row.get("CreatedById") or actor
-        row["LastModifiedById"] = actor
+        # A real record is never without a last modifier: a seeded one was last modified
+        # by whoever created it.
+        row["LastModifiedById"] = actor or row["CreatedById"]
         if "OwnerId" in row and row["OwnerId"] is None:
             row["OwnerId"] = actor
         for fdef in obj.fields.values():

@@ -14,6 +14,8 @@ import csv
 import io
 from datetime import timedelta
 
+import pytest
+
 from emulators.salesforce.client import connect
 from emulators.salesforce.http.common import SUPPORTED_VERSIONS
 from emulators.salesforce.server import RunningEmulator
@@ -133,17 +135,26 @@ def test_record_lifecycle_ends_in_the_recycle_bin(sf: SfCli) -> None:
         "--values",
         "Name='CLI Freight Renamed' Industry=Technology",
     )
-    got = sf.ok("data", "get", "record", "--sobject", "Account", "--record-id", record_id)
-    assert (got.result["Name"], got.result["Industry"]) == ("CLI Freight Renamed", "Technology")
-
     sf.ok("data", "delete", "record", "--sobject", "Account", "--record-id", record_id)
     gone = sf.run("data", "get", "record", "--sobject", "Account", "--record-id", record_id)
     assert gone.returncode != 0 and "NOT_FOUND" in gone.stdout
 
-    soql = f"SELECT Id, Name, IsDeleted FROM Account WHERE Id = '{record_id}'"
-    assert sf.ok("data", "query", "-q", soql).result["totalSize"] == 0
+    soql = f"SELECT Id, Name, Industry, IsDeleted FROM Account WHERE Id = '{record_id}'"
     binned = sf.ok("data", "query", "--all-rows", "-q", soql).result
-    assert [(r["Id"], r["IsDeleted"]) for r in binned["records"]] == [(record_id, True)]
+    assert [(r["Name"], r["Industry"], r["IsDeleted"]) for r in binned["records"]] == [
+        ("CLI Freight Renamed", "Technology", True)
+    ]
+
+
+def test_get_record_by_where_shows_a_seeded_record_whole(
+    sf: SfCli, loomis: RunningEmulator
+) -> None:
+    got = sf.ok(
+        "data", "get", "record", "--sobject", "Account", "--where", "Name='Northwind Traders'"
+    ).result
+    admin = loomis.org.user_by_username(loomis.loaded.scenario.org.admin_username)
+    assert got["ERP_Id__c"] == "CUST10232"
+    assert got["CreatedById"] == got["LastModifiedById"] == admin["Id"]
 
 
 def test_sobject_describe_and_list(sf: SfCli) -> None:
@@ -154,8 +165,6 @@ def test_sobject_describe_and_list(sf: SfCli) -> None:
 
     listed = sf.ok("sobject", "list", "--sobject", "all").result
     assert {"Account", "Lead", "EventLogFile", "PermissionSet"} <= set(listed)
-    custom = sf.ok("sobject", "list", "--sobject", "custom").result
-    assert all(name.endswith("__c") for name in custom)
 
 
 def test_event_log_file_download_and_client_names(
@@ -193,3 +202,52 @@ def test_event_log_file_download_and_client_names(
     assert ("Account", CLI_CLIENT) in clients
     assert ("Contact", "") in clients
     assert all(r["CLIENT_NAME"] in (CLI_CLIENT, "") for r in rows)
+
+
+# APIs the CLI reaches that the emulator does not serve: each answers 404 NOT_FOUND where a
+# real org answers. Strict, so an emulator that learns one turns its test red.
+NOT_EMULATED = [
+    pytest.param(
+        ("data", "search", "-q", "FIND {Northwind} IN NAME FIELDS RETURNING Account(Name)"),
+        id="sosl-search",
+        marks=pytest.mark.xfail(strict=True, reason="SOSL search (GET search?q=) is not emulated"),
+    ),
+    pytest.param(
+        ("data", "query", "--use-tooling-api", "-q", "SELECT Id, Name FROM ApexClass"),
+        id="tooling-query",
+        marks=pytest.mark.xfail(
+            strict=True, reason="the Tooling API (tooling/query) is not emulated"
+        ),
+    ),
+    pytest.param(
+        (
+            "data",
+            "export",
+            "bulk",
+            "-q",
+            "SELECT Id FROM Account",
+            "--output-file",
+            "x.csv",
+            "--wait",
+            "1",
+        ),
+        id="bulk2-export",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="Bulk API 2.0 (jobs/query, jobs/ingest) is not emulated; only its event-log rows are",
+        ),
+    ),
+    pytest.param(
+        ("org", "list", "metadata", "--metadata-type", "PermissionSet"),
+        id="metadata-list",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="the Metadata API serves only the calls handover makes (no listMetadata)",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("args", NOT_EMULATED)
+def test_apis_the_emulator_does_not_serve(sf: SfCli, args: tuple[str, ...]) -> None:
+    sf.ok(*args)
