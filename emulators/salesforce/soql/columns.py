@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..schema import NUMERIC_TYPES, FieldDef
+from ..schema import NUMERIC_TYPES, TEXT_TYPES, FieldDef
 from . import ast
 from .context import Context, Scope
 from .evaluator import expand_select
@@ -44,19 +44,7 @@ _APEX_TYPES = {
     "time": "Time",
     "base64": "Blob",
 }
-_TEXT_TYPES = frozenset(
-    {
-        "string",
-        "textarea",
-        "email",
-        "phone",
-        "url",
-        "picklist",
-        "multipicklist",
-        "combobox",
-        "encryptedstring",
-    }
-)
+_TEXT_TYPES = TEXT_TYPES - {"id", "reference"}  # the plugin-data fixtures: Id is not text
 _NUMERIC_AGGREGATES = frozenset({"COUNT", "COUNT_DISTINCT", "SUM", "AVG"})
 
 
