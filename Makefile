@@ -15,7 +15,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 export PREFECT_LOGGING_LEVEL ?= WARNING
 
-.PHONY: install demo test bench lint format typecheck clean
+.PHONY: install demo test bench lint format typecheck clean sf-cli
 
 install: $(STAMP)
 
@@ -45,6 +45,25 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# The Salesforce CLI (`sf`), a second real client of the emulator (tests/emulators/sf_cli).
+# Pinned here, not in a lock file: no committed file may name a package registry's host,
+# and npm's lock records one for every package. The CLI needs Node >= 22.19 (its undici
+# fails on Node 20), which npm's node-linux-<arch> package carries; both go under .tools/.
+SF_CLI_VERSION := 2.146.3
+SF_NODE_VERSION := 22.23.5
+SF_NODE_PACKAGE := node-linux-$(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
+SF_TOOLS := .tools/sf
+SF_STAMP := $(SF_TOOLS)/.installed-cli-$(SF_CLI_VERSION)-node-$(SF_NODE_VERSION)
+
+sf-cli: $(SF_STAMP)
+
+$(SF_STAMP):
+	@command -v npm >/dev/null || { echo "make sf-cli needs npm (Debian: apt-get install npm)"; exit 1; }
+	rm -rf $(SF_TOOLS) && mkdir -p $(SF_TOOLS)
+	npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
+		--prefix $(SF_TOOLS) $(SF_NODE_PACKAGE)@$(SF_NODE_VERSION) @salesforce/cli@$(SF_CLI_VERSION)
+	@touch $@
 
 clean:
 	rm -rf $(VENV) .prefect .pytest_cache .mypy_cache .ruff_cache

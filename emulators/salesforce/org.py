@@ -467,6 +467,16 @@ class Org:
         )
         return self._page(cursor, None, 0)
 
+    def query_columns(self, ctx: CallContext, soql: str) -> dict:
+        """The column metadata of ``soql`` (``query?columns=true``, soql/columns.py)."""
+        from .soql import execute
+        from .soql.columns import query_columns
+
+        source = _Source(self, ctx)
+        with self.lock:
+            execute(soql, source)  # a query that cannot run fails here with its own error
+            return query_columns(soql, source)
+
     def query_more(self, ctx: CallContext, locator: str) -> dict:
         try:
             base, offset_s = locator.rsplit("-", 1)
@@ -645,7 +655,9 @@ class Org:
         row["CreatedDate"] = row["CreatedDate"] or now
         row["LastModifiedDate"] = row["SystemModstamp"] = now
         row["CreatedById"] = row.get("CreatedById") or actor
-        row["LastModifiedById"] = actor
+        # A real record is never without a last modifier: a seeded one was last modified
+        # by whoever created it.
+        row["LastModifiedById"] = actor or row["CreatedById"]
         if "OwnerId" in row and row["OwnerId"] is None:
             row["OwnerId"] = actor
         for fdef in obj.fields.values():
@@ -706,8 +718,33 @@ class Org:
             row = self._existing(obj, record_id)
             self._check_writable(ctx, obj, "delete")
             rules.before_delete(self, ctx, obj, row)
-            self.remove(obj, row)
+            if obj.setup:  # setup rows are gone for good (describe: undeletable false)
+                self.remove(obj, row)
+            else:
+                self.recycle(obj, row)
             rules.after_delete(self)
+
+    def recycle(self, obj: ObjectDef, row: dict) -> None:
+        """Move a data record and its master-detail children to the Recycle Bin: gone from
+        query and retrieve, still seen by queryAll with ``IsDeleted = true``. The record
+        keeps its unique values and only ``SystemModstamp`` moves (both unverified)."""
+        table = obj.name.lower()
+        self._log_undo(table, row["Id"], row)
+        self.tables[table][row["Id"]] = {
+            **row,
+            "IsDeleted": True,
+            "SystemModstamp": self.clock.now(),
+        }
+        for rel in self.schema.child_relationships(obj.name):
+            child = self.schema.get(rel.child_object)
+            if not rel.cascade_delete or child is None or child.setup:
+                continue
+            for c in [
+                r
+                for r in self.tables[child.name.lower()].values()
+                if r.get(rel.field) == row["Id"] and not r.get("IsDeleted")
+            ]:
+                self.recycle(child, c)
 
     def remove(self, obj: ObjectDef, row: dict) -> None:
         """Delete a row and cascade to master-detail children (no access checks)."""
@@ -855,10 +892,13 @@ class Org:
                     f"{fdef.label}: id value of incorrect type: {value}",
                     [fdef.name],
                 )
-            if value not in self.tables[target.name.lower()]:
+            parent = self.tables[target.name.lower()].get(value)
+            if parent is None:
                 raise SalesforceError(
                     400, "INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [fdef.name]
                 )
+            if parent.get("IsDeleted"):  # in the Recycle Bin (code and text unverified)
+                raise SalesforceError(400, "ENTITY_IS_DELETED", "entity is deleted", [fdef.name])
 
     def _unique_fields(self, obj: ObjectDef) -> list[FieldDef]:
         return [f for f in obj.fields.values() if f.unique]
@@ -943,7 +983,9 @@ class _Source:
         return self.org.visible_rows(self.ctx.access, obj, include_deleted)
 
     def get(self, record_id: str) -> dict | None:
-        return self.org.get(record_id)
+        row = self.org.get(record_id)
+        # A parent in the Recycle Bin is not followed (what queryAll shows is unverified).
+        return None if row is None or row.get("IsDeleted") else row
 
 
 def _eq(a: Any, b: Any) -> bool:

@@ -47,7 +47,6 @@ def admin_session(loaded: LoadedOrg) -> Session:
         source_ip="127.0.0.1",
         session_key=new_key(),
         login_key=new_key(),
-        client_name="handover emulator",
     )
     org.add_session(session, session_type="UI")
     return session

@@ -133,6 +133,16 @@ def test_crud_round_trip(emulator):
     assert e.value.content[0]["errorCode"] == "NOT_FOUND"
 
 
+def test_seeded_records_have_a_last_modifier(emulator):
+    """A record is never without LastModifiedById; the Salesforce CLI's `data get record`
+    showed seeded ones with null (issue 12)."""
+    sf = sf_as(emulator)
+    admin = emulator.org.user_by_username("admin@rest.test")["Id"]
+    (row,) = sf.query("SELECT Id FROM Account WHERE Name = 'Acme Freight'")["records"]
+    got = sf.Account.get(row["Id"])
+    assert (got["CreatedById"], got["LastModifiedById"]) == (admin, admin)
+
+
 def test_validation_errors_have_salesforce_codes(emulator):
     sf = sf_as(emulator)
     with pytest.raises(SalesforceMalformedRequest) as e:

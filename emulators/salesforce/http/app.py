@@ -19,6 +19,7 @@ from ..faults import FaultRule
 from . import oauth, rest, soap
 from .common import SUPPORTED_VERSIONS, Emulator, json_response
 from .faults import FaultMiddleware
+from .paths import LeadingSlashes, error_handlers
 
 _VERSION = re.compile(r"^v(\d{2}\.\d)$")
 
@@ -156,4 +157,9 @@ def build_app(emu: Emulator) -> Starlette:
     ]
     for extra in getattr(emu, "extra_routes", []):
         routes.append(extra)
-    return Starlette(routes=routes, middleware=[Middleware(FaultMiddleware, emu=emu)])
+    return Starlette(
+        routes=routes,
+        # Outermost first: fault rules and routes see the path a real org would serve.
+        middleware=[Middleware(LeadingSlashes), Middleware(FaultMiddleware, emu=emu)],
+        exception_handlers=error_handlers(emu),  # type: ignore[arg-type]
+    )

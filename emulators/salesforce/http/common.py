@@ -186,7 +186,9 @@ def run_rest(
             operation=operation,
             status_code=status,
             client_ip=ctx_kw["client_ip"] or "",
-            client_name=ctx_kw["client_name"] or session.client_name,
+            # CLIENT_NAME "includes values passed via the Sforce-Call-Options header": a
+            # call without one is logged with none, whoever made it.
+            client_name=ctx_kw["client_name"],
             connected_app_id=session.app_id,
             connected_app_name=session.app_name,
             user_agent=ctx_kw["user_agent"] or "",

@@ -128,11 +128,16 @@ def query(emu: Emulator, request: Request, version: str, *, include_deleted: boo
     soql = request.query_params.get("q")
     batch = _batch_size(request)
 
+    columns = request.query_params.get("columns", "").lower() == "true"
+
     def handle(ctx: CallContext) -> Outcome:
         if not soql:
             raise SalesforceError(400, "MALFORMED_QUERY", "A query string has to be specified")
-        result = emu.org.query(ctx, soql, include_deleted=include_deleted, batch_size=batch)
         entity = _from_object(soql)
+        if columns:  # the Salesforce CLI asks for these before printing a result
+            body = emu.org.query_columns(ctx, soql)
+            return Outcome(200, body, entity=entity, operation="query", query=soql)
+        result = emu.org.query(ctx, soql, include_deleted=include_deleted, batch_size=batch)
         return Outcome(
             200,
             result,

@@ -74,6 +74,34 @@ def _bounded(query: ast.Query) -> bool:
     )
 
 
+def expand_select(scope: Scope, query: ast.Query) -> list[ast.SelectField | ast.SubQuery]:
+    """The SELECT list with FIELDS(...) replaced by the visible fields it stands for."""
+    ctx = scope.ctx
+    out: list[ast.SelectField | ast.SubQuery] = []
+    for item in query.select:
+        if not isinstance(item, ast.FieldsMacro):
+            out.append(item)
+            continue
+        if item.kind != "STANDARD" and not _bounded(query):
+            raise ctx.fail(
+                "MALFORMED_QUERY",
+                item.pos,
+                "The SOQL FIELDS function must have a LIMIT of at most 200",
+            )
+        obj = scope.obj
+        for fdef in obj.fields.values():
+            custom = fdef.name.endswith("__c")
+            wanted = item.kind == "ALL" or custom == (item.kind == "CUSTOM")
+            if wanted and ctx.source.field_visible(obj, fdef):
+                out.append(ast.SelectField(ast.FieldPath((fdef.name,), item.pos)))
+    if not out:
+        raise SoqlError(
+            "MALFORMED_QUERY",
+            "'FIELDS(...)' expansion function must result in at least one field being selected.",
+        )
+    return out
+
+
 class _Runner:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -137,31 +165,7 @@ class _Runner:
 
     # -- planning ---------------------------------------------------------------------
     def _expand(self, scope: Scope, query: ast.Query) -> list[ast.SelectField | ast.SubQuery]:
-        """The SELECT list with FIELDS(...) replaced by the visible fields it stands for."""
-        out: list[ast.SelectField | ast.SubQuery] = []
-        for item in query.select:
-            if not isinstance(item, ast.FieldsMacro):
-                out.append(item)
-                continue
-            if item.kind != "STANDARD" and not _bounded(query):
-                raise self.ctx.fail(
-                    "MALFORMED_QUERY",
-                    item.pos,
-                    "The SOQL FIELDS function must have a LIMIT of at most 200",
-                )
-            obj = scope.obj
-            for fdef in obj.fields.values():
-                custom = fdef.name.endswith("__c")
-                wanted = item.kind == "ALL" or custom == (item.kind == "CUSTOM")
-                if wanted and self.ctx.source.field_visible(obj, fdef):
-                    out.append(ast.SelectField(ast.FieldPath((fdef.name,), item.pos)))
-        if not out:
-            raise SoqlError(
-                "MALFORMED_QUERY",
-                "'FIELDS(...)' expansion function must result in at least one field being "
-                "selected.",
-            )
-        return out
+        return expand_select(scope, query)
 
     def _plan(self, scope: Scope, items: list[ast.SelectField | ast.SubQuery]) -> _Plan:
         plan = _Plan()
