@@ -59,7 +59,9 @@ SF_STAMP := $(SF_TOOLS)/.installed-cli-$(SF_CLI_VERSION)-node-$(SF_NODE_VERSION)
 sf-cli: $(SF_STAMP)
 
 $(SF_STAMP):
-	@command -v npm >/dev/null || { echo "make sf-cli needs npm (Debian: apt-get install npm)"; exit 1; }
+	@command -v npm >/dev/null || { echo "npm is missing: installing Debian's npm"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null) \
+		|| { echo "make sf-cli needs npm and could not install it (apt-get install npm)"; exit 1; }; }
 	rm -rf $(SF_TOOLS) && mkdir -p $(SF_TOOLS)
 	npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
 		--prefix $(SF_TOOLS) $(SF_NODE_PACKAGE)@$(SF_NODE_VERSION) @salesforce/cli@$(SF_CLI_VERSION)
