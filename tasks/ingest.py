@@ -85,8 +85,9 @@ def update_coverage(
     start: date,
     end: date,
 ) -> Coverage:
-    """Record, for every day of the window, whether its logs were ingested, empty or
-    missed (``handover.coverage`` decides); the window's coverage as recorded now."""
+    """Record, for every day of the window since history began, whether its logs were
+    ingested, empty or missed (``handover.coverage`` decides); the window's coverage as
+    recorded now."""
     existing = store.coverage(org_id, start, end)
     # One store lookup per listed file, not one per (day, file) pair.
     ingested = {f.file_id for f in files if store.is_file_ingested(org_id, f.file_id)}
@@ -97,6 +98,7 @@ def update_coverage(
         org_now=org_now,
         start=start,
         end=end,
+        history_began=store.history_began(org_id),
     ):
         store.record_coverage(org_id, status.day, status.event_type, status.status, status.note)
     return store.coverage(org_id, start, end)

@@ -1,6 +1,10 @@
 """Which days the store has: every (day, event type) a run saw is recorded as ingested,
 empty (no events that day) or gap (the file was due but had already expired: a missed
-run). Reports show the gaps; nothing is silently ignored."""
+run). Reports show the gaps; nothing is silently ignored.
+
+History begins with the first day the store holds logs for (ingested or known empty):
+days before it are before history, neither observed nor gaps. Earlier releases recorded
+the days before a first run as gaps; those records are read as before history too."""
 
 from __future__ import annotations
 
@@ -50,14 +54,25 @@ def _days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
+def history_began(conn: Connection, org: str) -> date | None:
+    """The first day the store holds logs for (ingested or known empty); None before the
+    first run. A gap is never the first record: nothing was lost before history began."""
+    c = t.coverage.c
+    query = select(func.min(c.day)).where(c.org_id == org, c.status != "gap")
+    value: date | None = conn.execute(query).scalar()
+    return value
+
+
 def read_coverage(conn: Connection, org: str, start: date, end: date) -> Coverage:
     c = t.coverage.c
+    first_ever = history_began(conn, org)
+    # No history yet: nothing to read.
+    start_read = max(start, first_ever) if first_ever is not None else end + timedelta(days=1)
     rows = conn.execute(
         select(c.day, c.event_type, c.status, c.note)
-        .where(c.org_id == org, c.day >= start, c.day <= end)
+        .where(c.org_id == org, c.day >= start_read, c.day <= end)
         .order_by(c.day, c.event_type)
     ).all()
-    first_ever = conn.execute(select(func.min(c.day)).where(c.org_id == org)).scalar()
     observed: set[date] = set()
     recorded: set[date] = set()
     gaps: list[CoverageGap] = []
@@ -73,8 +88,8 @@ def read_coverage(conn: Connection, org: str, start: date, end: date) -> Coverag
             observed.add(day)
         if status == "ingested":
             types[event_type] = types.get(event_type, 0) + 1
-    # Days after the store's first record with no record at all: a run that never got as
-    # far as recording (a crash, a paused schedule). Days before it are before history.
+    # Days since history began with no record at all: a run that never got as far as
+    # recording (a crash, a paused schedule). Days before it are before history.
     unrecorded = [
         d
         for d in _days(start, end)

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, func, or_, select
 
 from ..models import FieldEvidence, OperationEvidence
 from ..store import tables as t
-from .coverage_records import API_EVENT_TYPES, api_sources_by_day, read_coverage
+from .coverage_records import API_EVENT_TYPES, api_sources_by_day, history_began, read_coverage
 
 PLAN_OPERATIONS = ("query", "retrieve", "create", "update", "upsert", "delete")
 # Operations that need no object permission (the session itself, the schema, limits).
@@ -54,7 +54,7 @@ class EvidenceCoverage:
     """The days of a window the store can speak for, as the planner needs them.
 
     ``start`` / ``end`` are the requested window clipped to the store's history (days
-    before its first record were never ours to see; a last day a run could not decide yet
+    before history began were never ours to see; a last day a run could not decide yet
     is not known either). Every other day is observed (API logs ingested or known empty),
     a reported gap, or unrecorded (no API record at all)."""
 
@@ -71,10 +71,9 @@ def _days(start: date, end: date) -> list[date]:
 
 def evidence_coverage(conn: Connection, org: str, start: date, end: date) -> EvidenceCoverage:
     c = t.coverage.c
-    first, last = conn.execute(
-        select(func.min(c.day), func.max(c.day)).where(c.org_id == org)
-    ).one()
-    if first is not None:
+    first = history_began(conn, org)
+    last = conn.execute(select(func.max(c.day)).where(c.org_id == org)).scalar()
+    if first is not None and last is not None:
         start, end = max(start, first), min(end, last)
     if first is None or end < start:
         return EvidenceCoverage(start, max(start, end), [], [], [])

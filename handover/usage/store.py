@@ -30,7 +30,7 @@ from ..store import tables as t
 from ..store.engine import Database, write_transaction
 from . import plan_evidence as evidence
 from . import snapshots
-from .coverage_records import read_coverage, upsert_coverage
+from .coverage_records import history_began, read_coverage, upsert_coverage
 from .csvsource import Source
 from .loginhistory import aggregate_login_history
 from .model import (
@@ -204,6 +204,12 @@ class UsageStore(Database):
     def coverage(self, org_id: str, start: date, end: date) -> Coverage:
         with self.engine.connect() as conn:
             return read_coverage(conn, norm_id(org_id), start, end)
+
+    def history_began(self, org_id: str) -> date | None:
+        """The first day the store holds logs for (None before the first run): days before
+        it are before history, never gaps."""
+        with self.engine.connect() as conn:
+            return history_began(conn, norm_id(org_id))
 
     # ------------------------------------------------------------------ LoginHistory
 

@@ -230,6 +230,25 @@ def test_coverage_gaps_are_reported(store: UsageStore) -> None:
     assert profile.gap_days == [d2, d3] and profile.days_observed == 2
 
 
+def test_gaps_recorded_before_history_began_are_before_history(store: UsageStore) -> None:
+    # Earlier releases recorded the days before the first run as gaps (a free-logs org
+    # keeps one day, so a 30-day window began with 29 of them). History begins with the
+    # first day the store holds logs for; what came before was never ours to see.
+    first = DAY + timedelta(days=29)
+    for i in range(29):
+        store.record_coverage(ORG, DAY + timedelta(days=i), "ApiTotalUsage", "gap", "old")
+    store.ingest_event_log(ORG, meta(first), day_file(first))
+    assert store.history_began(ORG) == first
+    cov = store.coverage(ORG, DAY, first)
+    assert (cov.gaps, cov.unrecorded_days, cov.days_observed) == ([], [], [first])
+    ev = store.evidence_coverage(ORG, DAY, first)
+    assert (ev.start, ev.gap_days, ev.unrecorded_days) == (first, [], [])
+    # A run missed after that is a gap.
+    later = first + timedelta(days=2)
+    store.ingest_event_log(ORG, meta(later, "0AT5g0000000LAT"), day_file(later))
+    assert store.coverage(ORG, DAY, later).unrecorded_days == [first + timedelta(days=1)]
+
+
 # ---------------------------------------------------------------------- profiles
 
 
