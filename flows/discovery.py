@@ -63,7 +63,9 @@ def discover(
         )
         logins = ingest_login_history.with_options(**io)(gateway, store, org_id)
         coverage = update_coverage(store, org_id, files, org_now, start, end)
-        findings = classify_window(store, org_id, run_id, start, end, settings.detection)
+        findings = classify_window(
+            store, org_id, run_id, start, end, settings.detection, gateway.own_user_id()
+        )
         stats = {
             "api_calls": gateway.api_calls,
             "files_listed": len(files),

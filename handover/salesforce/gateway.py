@@ -16,7 +16,7 @@ from simple_salesforce.util import exception_handler
 
 from .. import ids
 from ..datetimes import parse_sf_datetime, soql_datetime
-from ..errors import SalesforceGatewayError
+from ..errors import SalesforceGatewayError, TransientSalesforceError
 from ..models import EventLogFileMeta, HumanAccess, UserInfo
 from .access import (
     OBJECT_PERMISSION_FIELDS,
@@ -45,6 +45,7 @@ class SalesforceGateway:
         self.api_calls = 0  # every HTTP request made to the org, for the run's API budget
         self._org_now: datetime | None = None
         self._org_id: str | None = None
+        self._own_user_id: str | None = None
         self._describe_global: dict[str, Any] | None = None
         self._permission_fields: list[str] | None = None
         self._data_objects: list[str] | None = None
@@ -85,6 +86,25 @@ class SalesforceGateway:
                     parsedate_to_datetime(header).astimezone(UTC) if header else datetime.now(UTC)
                 )
         return self._org_now
+
+    def own_user_id(self) -> str | None:
+        """The user handover connects as (OAuth userinfo), read once; None when the org
+        will not say (a token without the scope): then nothing is taken for handover's own
+        traffic, and its calls are judged like any other pair's."""
+        if self._own_user_id is None:
+            try:
+                with translated("reading who handover connects as (userinfo)"):
+                    info = self._sf.oauth2("userinfo")
+                    self._count()
+            except TransientSalesforceError:
+                raise  # retried with the login (tasks/connect.py)
+            except SalesforceGatewayError:
+                return None
+            user = str((info or {}).get("user_id") or "")
+            if not ids.is_valid_id(user):
+                return None
+            self._own_user_id = ids.to18(user)
+        return self._own_user_id
 
     def org_id(self) -> str:
         if self._org_id is None:

@@ -110,6 +110,7 @@ def read_coverage(conn: Connection, org: str, start: date, end: date) -> Coverag
         unrecorded_days=unrecorded,
         unparsed_types=sorted(unknown),
         records=records,
+        history_began=first_ever,
     )
 
 

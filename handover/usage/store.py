@@ -274,12 +274,26 @@ class UsageStore(Database):
 
     # ------------------------------------------------------------------ reading usage
 
-    def profiles(self, org_id: str, window_start: date, window_end: date) -> list[UsageProfile]:
-        """One profile per (user, app or client) pair with API traffic in the window."""
+    def profiles(
+        self,
+        org_id: str,
+        window_start: date,
+        window_end: date,
+        *,
+        login_window_days: int = 180,
+        own_user_id: str | None = None,
+    ) -> list[UsageProfile]:
+        """One profile per (user, app or client) pair with API traffic in the window, its
+        logins over ``login_window_days`` of login history; ``own_user_id``: the user
+        handover connects as (its own calls are marked, never judged)."""
         org = norm_id(org_id)
         with self.engine.connect() as conn:
             cov = read_coverage(conn, org, window_start, window_end)
-            return build_profiles(conn, org_id, org, window_start, window_end, cov)
+            return build_profiles(
+                conn, org_id, org, window_start, window_end, cov,
+                login_window_days=login_window_days,
+                own_user_id=norm_id(own_user_id) if own_user_id else None,
+            )  # fmt: skip
 
     def field_usage(
         self, org_id: str, user_id: str, app_key: str, start: date, end: date
