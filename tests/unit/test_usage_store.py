@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, func, inspect, select
 
 from handover.detect import classify_all
@@ -20,6 +21,7 @@ from handover.ids import to18
 from handover.models import Evidence, Finding, UserInfo, finding_id
 from handover.settings import DetectionSettings
 from handover.store import tables as t
+from handover.store.engine import MIGRATIONS
 from handover.usage import EventLogFileMeta, UsageStore, UsageStoreError
 from handover.usage import store as store_module
 
@@ -120,7 +122,7 @@ def api_rows(s: UsageStore) -> list[tuple[Any, ...]]:
 def test_migrates_from_empty_and_reopens(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/new/handover.db"  # the directory does not exist yet
     first = UsageStore(url)
-    assert first.schema_revision == "0003"
+    assert first.schema_revision == ScriptDirectory(str(MIGRATIONS)).get_current_head()
     first.ingest_event_log(ORG, meta(DAY), day_file(DAY))
     first.close()
     again = UsageStore(url)
