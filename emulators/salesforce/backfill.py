@@ -19,7 +19,7 @@ import time as _time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from multiprocessing import get_context
 from typing import Protocol
 
@@ -30,7 +30,7 @@ from .eventlog.store import EventStore
 from .eventlog.synth import DayResult, DayTask, UiUserCtx, WorkloadCtx, render_day
 from .ids import IdFactory
 from .objects import standard_schema
-from .scenario import Scenario, UserGroupSpec
+from .scenario import Scenario, UserGroupSpec, Workload
 
 # Above this many calls the two-process pool pays for its start-up (~0.5 s with spawn).
 _PARALLEL_MIN_CALLS = 300_000
@@ -197,12 +197,45 @@ def backfill(
         last[event.user_id] = event.timestamp  # sorted: the last one wins
     for user_id, when in last.items():
         target.set_last_login(user_id, when)
+    for (user_id, app_name), (uses, last_used) in _uses_before(
+        workloads, day_list[0] if day_list else today, now
+    ).items():
+        target.note_token_use(user_id, app_name, uses, last_used)
     for (user_id, app_name), (uses, last_used) in refreshes.items():
         target.note_token_use(user_id, app_name, uses, last_used)
     report.logins = len(logins)
     report.token_refreshes = sum(uses for uses, _ in refreshes.values())
     report.seconds = _time.perf_counter() - started
     return report
+
+
+def sessions_per_day(spec: Workload) -> float:
+    """How many login sessions (refresh-token uses) the workload's schedule opens on an
+    average day: the login slots its active hours touch, on its share of the week."""
+    s = spec.schedule
+    every = min(max(s.login_every_minutes, 1), 1440)
+    slots = {k for h in set(s.hours) for k in range(h * 60 // every, (h * 60 + 59) // every + 1)}
+    return len(slots) * len(set(s.weekdays)) / 7
+
+
+def _uses_before(
+    workloads: list[WorkloadCtx], first_day: date, now: datetime
+) -> dict[tuple[str, str], tuple[int, datetime]]:
+    """The refresh tokens' use from their grant to the first backfilled day: the schedule
+    ran all along, so a token granted 180 days ago has 180 days of uses on it."""
+    out: dict[tuple[str, str], tuple[int, datetime]] = {}
+    for w in workloads:
+        if w.spec.auth != "refresh_token":
+            continue
+        granted = now - timedelta(days=w.spec.token_age_days)
+        days = (datetime.combine(first_day, time(0), UTC) - granted).total_seconds() / 86_400
+        if days > 0:
+            uses = round(days * sessions_per_day(w.spec))
+            out[(w.user_id, w.app_name or w.spec.app)] = (
+                uses,
+                datetime.combine(first_day, time(0), UTC) - timedelta(minutes=1),
+            )
+    return out
 
 
 def _absorb(

@@ -510,8 +510,8 @@ def _workload_credentials(
             user_id=user["Id"],
             app_id=app.app_id,
             app_name=app.name,
-            created=org.clock.now() - timedelta(days=180),
-            last_used=org.clock.now() - timedelta(days=1),
+            created=org.clock.now() - timedelta(days=w.token_age_days),
+            last_used=org.clock.now() - timedelta(days=w.token_age_days),  # uses move it on
         )
         org.refresh_grants[grant.token] = grant
         org.sync_oauth_token(grant)

@@ -77,6 +77,26 @@ class Workload(_Model):
     source_ips: list[str] = Field(default_factory=lambda: ["203.0.113.10"])
     schedule: Schedule = Field(default_factory=Schedule)
     description: str = ""
+    # Refresh-token workloads: how long before the scenario starts the person clicked Allow.
+    # The token was used on the same schedule ever since, so its OauthToken UseCount holds
+    # the uses from before any backfill too (a first run sees the token's whole life).
+    token_granted_days_ago: int | None = None
+
+    @model_validator(mode="after")
+    def _token_age_needs_a_token(self) -> Workload:
+        if self.token_granted_days_ago is not None and self.auth != "refresh_token":
+            raise ValueError(
+                f"workload {self.name}: token_granted_days_ago is for refresh_token workloads "
+                f"(auth is {self.auth}: no OauthToken row)"
+            )
+        if self.token_granted_days_ago is not None and self.token_granted_days_ago < 1:
+            raise ValueError(f"workload {self.name}: token_granted_days_ago must be at least 1")
+        return self
+
+    @property
+    def token_age_days(self) -> int:
+        """Days between the refresh token's grant and the scenario's start."""
+        return self.token_granted_days_ago or 180
 
 
 class ConnectedAppSpec(_Model):
