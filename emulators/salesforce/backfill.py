@@ -25,7 +25,7 @@ from typing import Protocol
 
 from .clock import SimClock
 from .eventlog.events import LoginEvent
-from .eventlog.logins import login_history_row
+from .eventlog.logins import last_ui_login, login_history_row
 from .eventlog.store import EventStore
 from .eventlog.synth import DayResult, DayTask, UiUserCtx, WorkloadCtx, render_day
 from .ids import IdFactory
@@ -34,6 +34,7 @@ from .scenario import Scenario, UserGroupSpec, Workload
 
 # Above this many calls the two-process pool pays for its start-up (~0.5 s with spawn).
 _PARALLEL_MIN_CALLS = 300_000
+LOGIN_HISTORY_DAYS = 180  # how far back LoginHistory goes (reference 1.1: six months)
 
 
 class BackfillTarget(Protocol):
@@ -103,25 +104,56 @@ def _workloads(
 
 def ui_users(target: BackfillTarget, scenario: Scenario, report: BackfillReport) -> list[UiUserCtx]:
     """The scenario's people who sign in to the UI (users and groups), as found in the org."""
-    wanted: list[tuple[str, float]] = [
-        (u.username, u.ui_logins_per_day)
+    wanted: list[tuple[str, float, list[int] | None]] = [
+        (u.username, u.ui_logins_per_day, u.ui_login_hours)
         for u in scenario.users
         if u.ui_logins_per_day > 0 and u.active
     ]
     for group in scenario.user_groups:
         if group.ui_logins_per_day > 0:
             wanted.extend(
-                (name, group.ui_logins_per_day) for name in group_usernames(group, scenario)
+                (name, group.ui_logins_per_day, group.ui_login_hours)
+                for name in group_usernames(group, scenario)
             )
     out = []
-    for username, per_day in wanted:
+    for username, per_day, hours in wanted:
         user = target.user_by_username(username)
         if user is None:
             report.skipped.append(f"UI user {username}: not in the org")
             continue
         out.append(
-            UiUserCtx(user_id=user["Id"], username=user.get("Username", username), per_day=per_day)
+            UiUserCtx(
+                user_id=user["Id"],
+                username=user.get("Username", username),
+                per_day=per_day,
+                hours=tuple(hours) if hours is not None else None,
+            )
         )
+    return out
+
+
+def last_ui_logins(
+    target: BackfillTarget, scenario: Scenario, report: BackfillReport
+) -> list[LoginEvent]:
+    """The users' last UI logins the scenario names (before its start), as LoginHistory
+    keeps them: six months back, no further."""
+    kept_since = scenario.org.start - timedelta(days=LOGIN_HISTORY_DAYS)
+    out = []
+    for u in scenario.users:
+        if u.last_ui_login is None:
+            continue
+        user = target.user_by_username(u.username)
+        if user is None:
+            report.skipped.append(f"last UI login of {u.username}: not in the org")
+            continue
+        when = u.last_ui_login.astimezone(UTC)
+        event = last_ui_login(
+            user["Id"], user.get("Username", u.username), when, scenario.org.my_domain
+        )
+        if when >= kept_since:
+            out.append(event)
+        else:
+            target.set_last_login(user["Id"], when)  # LoginHistory no longer has it
     return out
 
 
@@ -186,6 +218,7 @@ def backfill(
         for task in tasks:
             _absorb(render_day(task), store, report, logins, refreshes)
 
+    logins.extend(last_ui_logins(target, scenario, report))
     logins.sort(key=lambda e: (e.timestamp, e.request_id))
     for event in logins:
         if store.retained(event.timestamp.date(), now):
@@ -209,13 +242,14 @@ def backfill(
     return report
 
 
-def sessions_per_day(spec: Workload) -> float:
-    """How many login sessions (refresh-token uses) the workload's schedule opens on an
-    average day: the login slots its active hours touch, on its share of the week."""
+def sessions_per_run_day(spec: Workload) -> int:
+    """How many login sessions (refresh-token uses) the workload opens on a day it runs:
+    the login slots its active hours touch."""
     s = spec.schedule
     every = min(max(s.login_every_minutes, 1), 1440)
-    slots = {k for h in set(s.hours) for k in range(h * 60 // every, (h * 60 + 59) // every + 1)}
-    return len(slots) * len(set(s.weekdays)) / 7
+    return len(
+        {k for h in set(s.hours) for k in range(h * 60 // every, (h * 60 + 59) // every + 1)}
+    )
 
 
 def _uses_before(
@@ -227,12 +261,12 @@ def _uses_before(
     for w in workloads:
         if w.spec.auth != "refresh_token":
             continue
-        granted = now - timedelta(days=w.spec.token_age_days)
-        days = (datetime.combine(first_day, time(0), UTC) - granted).total_seconds() / 86_400
-        if days > 0:
-            uses = round(days * sessions_per_day(w.spec))
+        granted = (now - timedelta(days=w.spec.token_age_days)).date()
+        days = [granted + timedelta(days=i) for i in range((first_day - granted).days)]
+        runs = sum(1 for d in days if w.spec.schedule.runs_on(d))
+        if runs:
             out[(w.user_id, w.app_name or w.spec.app)] = (
-                uses,
+                runs * sessions_per_run_day(w.spec),
                 datetime.combine(first_day, time(0), UTC) - timedelta(minutes=1),
             )
     return out

@@ -234,9 +234,9 @@ def test_refresh_token_use_leaves_no_login_history() -> None:
     # backfilled day, then the three days' own.
     before, during = target.token_uses
     first_day = datetime.combine(date(2024, 3, 12), time(0), UTC)
-    granted = datetime.fromisoformat(START) - timedelta(days=180)
-    days_before = (first_day - granted).total_seconds() / 86_400
-    assert before[:3] == (bob, "BI Connector", round(days_before * 12))  # 12 sessions a day
+    granted = (datetime.fromisoformat(START) - timedelta(days=180)).date()
+    days_before = (first_day.date() - granted).days
+    assert before[:3] == (bob, "BI Connector", days_before * 12)  # 12 sessions a day
     assert before[3] < first_day <= during[3]
     assert during[:3] == (bob, "BI Connector", 3 * 12)
     assert report.token_refreshes == 36 and report.calls_by_workload["bi-refresh"] > 0

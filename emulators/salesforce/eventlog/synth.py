@@ -74,6 +74,7 @@ class UiUserCtx:
     user_id: str
     username: str
     per_day: float
+    hours: tuple[int, ...] | None = None  # UTC hours of the user's logins (None: 07-17)
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def _proto(
     w: WorkloadCtx, call: Call, task: DayTask, rng: random.Random, job_id: str, variant: int = 0
 ) -> tuple[ApiCall, str | None]:
     """A prototype call of this kind with one draw of metrics, and its record placeholder."""
-    op, obj, ver, fam = call.operation, call.object, task.api_version, w.spec.api_family
+    op, obj, ver, fam = call.operation, call.object, task.api_version, w.spec.family_of(call)
     soql = None
     if op == "query":
         soql = f"SELECT {', '.join(call.fields)} FROM {obj}" + (
@@ -268,7 +269,7 @@ def plan_day(w: WorkloadCtx, task: DayTask) -> tuple[list[int], dict[int, Sessio
     s = w.spec.schedule
     tag = f"{task.seed}|{w.spec.name}|{task.day.isoformat()}"
     rng = random.Random(tag)
-    if task.day.weekday() not in s.weekdays:
+    if not s.runs_on(task.day):
         return [], {}, rng
     hours = sorted(set(s.hours))
     rnd = rng.random
@@ -321,7 +322,7 @@ def _rows(
     kinds: list[tuple[CallTemplate, list[str]]] = []
     cum, total = [], 0.0
     for call in w.spec.calls:
-        fam = w.spec.api_family
+        fam = w.spec.family_of(call)
         # Bulk API 2.0 jobs are the day's own; records and batches recur across days.
         day = f"|{task.day.isoformat()}" if fam == "Bulk2" else ""
         pool = _pool(
@@ -361,8 +362,7 @@ def _rows(
     logins = sorted((s.login_ms, slot) for slot, s in sessions.items()) if login_tmpl else []
     li = 0
     cur, host = -1, ""
-    bound: list[tuple[str, str | None, list[str]]] = []
-    ptype = kinds[0][0].paid_type if kinds else None
+    bound: list[tuple[str, str | None, list[str], str | None]] = []
     j = 0
     for m, k, ri in zip(ms, picks, recs, strict=True):
         while li < len(logins) and logins[li][0] <= m:
@@ -372,10 +372,12 @@ def _rows(
         if slot != cur:
             cur, sess = slot, sessions[slot]
             host = sess.host
+            # Each kind its own paid type: one workload's calls may go through several APIs.
             bound = [
-                (*t.bind(sess.session_key, sess.login_key, sess.ip), pool) for t, pool in kinds
+                (*t.bind(sess.session_key, sess.login_key, sess.ip), pool, t.paid_type)
+                for t, pool in kinds
             ]
-        ta, tp, pool = bound[k]
+        ta, tp, pool, ptype = bound[k]
         s, r = divmod(m, 1000)
         e = day_epoch + s
         ms3 = MILLIS[r]
