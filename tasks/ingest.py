@@ -4,7 +4,7 @@ Thin: the gateway does the I/O, the store does the bookkeeping."""
 from __future__ import annotations
 
 import tempfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from prefect import get_run_logger, task
@@ -65,6 +65,28 @@ def ingest_event_log_file(
         result = store.ingest_event_log(org_id, meta, path)
     rows = int(getattr(result, "rows", 0))
     logger.info("ingested %s of %s: %s rows", meta.event_type, meta.log_date, f"{rows:,}")
+    return rows
+
+
+@task(name="ingest-api-events", cache_policy=NO_CACHE, persist_result=False)
+def ingest_api_events(
+    gateway: SalesforceGateway, store: UsageStore, org_id: str, org_now: datetime, end: date
+) -> int:
+    """ApiEvent (Real-Time Event Monitoring) of every complete day since history began not
+    read yet: the query texts that give REST reads their fields. Nothing without it."""
+    logger = get_run_logger()
+    began = store.history_began(org_id)
+    if began is None or not gateway.api_events_available():
+        logger.info("ApiEvent: not available (no Real-Time Event Monitoring, or no access)")
+        return 0
+    last = min(end, org_now.date() - timedelta(days=1))
+    days = [began + timedelta(days=i) for i in range((last - began).days + 1)]
+    rows = 0
+    for day in days:
+        if not store.is_api_event_day_ingested(org_id, day):
+            result = store.ingest_api_events(org_id, day, gateway.api_events(day))
+            logger.info("ingested ApiEvent of %s: %s queries", day, f"{result.rows:,}")
+            rows += result.rows
     return rows
 
 

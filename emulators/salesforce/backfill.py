@@ -50,6 +50,7 @@ class BackfillTarget(Protocol):
         self, user_id: str, app_name: str, uses: int, last_used: datetime
     ) -> None: ...
     def set_last_login(self, user_id: str, when: datetime) -> None: ...
+    def add_api_events(self, rows: list[dict]) -> None: ...
 
 
 @dataclass
@@ -199,6 +200,7 @@ def backfill(
             my_domain=scenario.org.my_domain,
             workloads=workloads,
             ui_users=people,
+            real_time=getattr(target, "real_time_events", False),
         )
         for d in day_list
     ]
@@ -213,10 +215,10 @@ def backfill(
         # process can copy a held lock into the child.
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
             for result in pool.map(render_day, tasks):
-                _absorb(result, store, report, logins, refreshes)
+                _absorb(result, target, store, report, logins, refreshes)
     else:
         for task in tasks:
-            _absorb(render_day(task), store, report, logins, refreshes)
+            _absorb(render_day(task), target, store, report, logins, refreshes)
 
     logins.extend(last_ui_logins(target, scenario, report))
     logins.sort(key=lambda e: (e.timestamp, e.request_id))
@@ -274,6 +276,7 @@ def _uses_before(
 
 def _absorb(
     result: DayResult,
+    target: BackfillTarget,
     store: EventStore,
     report: BackfillReport,
     logins: list[LoginEvent],
@@ -287,6 +290,8 @@ def _absorb(
         report.calls_by_workload[name] = report.calls_by_workload.get(name, 0) + n
         report.api_calls += n
     logins.extend(result.logins)
+    if result.api_events:
+        target.add_api_events(result.api_events)
     for key, (uses, last_used) in result.refreshes.items():
         prev_uses, prev_last = refreshes.get(key, (0, last_used))
         refreshes[key] = (prev_uses + uses, max(prev_last, last_used))
@@ -305,6 +310,8 @@ class MemoryTarget:
         self.login_history: list[dict] = []
         self.token_uses: list[tuple[str, str, int, datetime]] = []
         self.last_login: dict[str, datetime] = {}
+        self.real_time_events = False  # set to collect ApiEvent rows
+        self.api_events: list[dict] = []
 
     def user_by_username(self, username: str) -> dict | None:
         key = username.lower()
@@ -325,3 +332,6 @@ class MemoryTarget:
 
     def set_last_login(self, user_id: str, when: datetime) -> None:
         self.last_login[user_id] = when
+
+    def add_api_events(self, rows: list[dict]) -> None:
+        self.api_events.extend(rows)

@@ -102,6 +102,7 @@ def build_org(scenario: Scenario, *, seed: int = 0, follow_wall_clock: bool = Fa
         clock=SimClock(spec.start, follow_wall_clock=follow_wall_clock),
         edition=spec.edition,
         event_monitoring=spec.event_monitoring,
+        real_time_events=spec.real_time_event_monitoring,
         retention_days=scenario.retention_days,
         daily_api_limit=spec.daily_api_limit,
         seed=seed,

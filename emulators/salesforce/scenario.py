@@ -271,6 +271,9 @@ class OrgSpec(_Model):
     my_domain: str  # e.g. loomis.my.salesforce.com
     edition: Literal["Enterprise", "Unlimited", "Performance", "Developer"] = "Enterprise"
     event_monitoring: bool = False
+    # Real-Time Event Monitoring (Shield / the add-on): the ApiEvent object, every API query
+    # with its text, queryable with SOQL.
+    real_time_event_monitoring: bool = False
     daily_api_limit: int = 100_000
     # Event log retention in days: 1 for the free types without Event Monitoring.
     event_log_retention_days: int | None = None

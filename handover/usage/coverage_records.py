@@ -18,6 +18,9 @@ from .model import COVERAGE_STATUSES, Coverage, CoverageGap
 
 # Days whose API traffic can be profiled: the free file, else the paid ones (same calls).
 API_EVENT_TYPES = ("ApiTotalUsage", "RestApi", "API", "BulkApi", "BulkApi2")
+# The event log files whose days make handover's history (ApiEvent, read with SOQL for
+# field lists, does not: a day of it alone holds no API traffic to profile).
+HISTORY_TYPES = (*API_EVENT_TYPES, "Login")
 
 
 def upsert_coverage(
@@ -58,7 +61,9 @@ def history_began(conn: Connection, org: str) -> date | None:
     """The first day the store holds logs for (ingested or known empty); None before the
     first run. A gap is never the first record: nothing was lost before history began."""
     c = t.coverage.c
-    query = select(func.min(c.day)).where(c.org_id == org, c.status != "gap")
+    query = select(func.min(c.day)).where(
+        c.org_id == org, c.status != "gap", c.event_type.in_(HISTORY_TYPES)
+    )
     value: date | None = conn.execute(query).scalar()
     return value
 
@@ -79,7 +84,8 @@ def read_coverage(conn: Connection, org: str, start: date, end: date) -> Coverag
     types: dict[str, int] = {}
     records: dict[str, dict[date, str]] = {}
     for day, event_type, status, note in rows:
-        recorded.add(day)
+        if event_type in HISTORY_TYPES:
+            recorded.add(day)
         records.setdefault(event_type, {})[day] = status
         if status == "gap":
             gaps.append(CoverageGap(day, event_type, note or "log file expired before ingestion"))

@@ -253,19 +253,23 @@ def field_evidence(
     conn: Connection, org: str, user: str, app_key: str, start: date, end: date
 ) -> list[FieldEvidence]:
     """Per (field, access) from query texts: "Object.Field", calls, first and last day
-    (midnight UTC: the store keeps fields per day), an example query."""
+    (midnight UTC: the store keeps fields per day), an example query, and the logs the
+    query texts came from (the SOAP API file "API", Real-Time Event Monitoring's
+    "ApiEvent")."""
     f = t.field_usage.c
-    query = select(f.entity, f.field, f.access, f.day, f.count, f.example).where(
+    query = select(f.entity, f.field, f.access, f.day, f.count, f.example, f.event_type).where(
         f.org_id == org, f.user_id == user, f.app_key == app_key, f.day >= start, f.day <= end
     )
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for entity, name, access, day, count, example in conn.execute(query):
+    for entity, name, access, day, count, example, source in conn.execute(query):
         g = groups.setdefault(
-            (entity, name, access), {"count": 0, "first": day, "last": day, "ex": Counter()}
+            (entity, name, access),
+            {"count": 0, "first": day, "last": day, "ex": Counter(), "src": set()},
         )
         g["count"] += count
         g["first"], g["last"] = min(g["first"], day), max(g["last"], day)
         g["ex"][example] += count
+        g["src"].add(source)
     return [
         FieldEvidence.model_validate(
             {
@@ -275,6 +279,7 @@ def field_evidence(
                 "first_seen": _midnight(g["first"]),
                 "last_seen": _midnight(g["last"]),
                 "example": _busiest(g["ex"]),
+                "sources": sorted(g["src"]),
             }
         )
         for (entity, name, access), g in sorted(groups.items())

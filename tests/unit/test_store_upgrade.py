@@ -26,13 +26,16 @@ HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 def with_fields_added_since(expected: dict[str, Any]) -> dict[str, Any]:
     """The frozen reads, with what later releases add to them: an evidence row's ``basis``
-    ("none": a finding saved before it existed is not re-weighed), and the coverage's
-    ``history_began`` (that store's first logs are of the window's first day)."""
+    ("none": a finding saved before it existed is not re-weighed), the coverage's
+    ``history_began`` (that store's first logs are of the window's first day), and the
+    logs a field's query texts came from."""
     out = json.loads(json.dumps(expected))
     for row in out["reads"]["finding"]["evidence"]:
         row.setdefault("basis", "none")
     coverage = out["reads"]["coverage"]
     coverage.setdefault("history_began", coverage["window_start"])
+    for row in out["reads"]["fields"]:
+        row.setdefault("sources", ["API"])  # that store's query texts came from the API file
     return out
 
 

@@ -170,3 +170,32 @@ def in_family(call: ApiCall, family: str) -> ApiCall:
         call, api_family="Bulk2", api_resource=resource, uri=f"/services/data{resource}",
         http_method=method, job_id=job, job_status="JobComplete",
     )  # fmt: skip
+
+
+_API_TYPES = {"REST": "REST", "SOAP": "SOAP Partner", "Bulk": "Bulk", "Bulk2": "Bulk"}
+
+
+def api_event_row(call: ApiCall, event_id: str | None = None) -> dict[str, object]:
+    """The ApiEvent row (Real-Time Event Monitoring) of a query call: who, when, through
+    which app or client, and the query's text, the one thing the event log files of REST
+    calls lack (reference 2.6). ConnectedAppId is the 15-character id."""
+    rid = event_id or call.request_id
+    return {
+        "EventDate": call.timestamp,
+        "EventIdentifier": "ae-" + rid.strip("-"),
+        "CreatedDate": call.timestamp,
+        "UserId": call.user_id,
+        "Username": call.username,
+        "Query": call.query,
+        "QueriedEntities": call.entity_name,
+        "Operation": "Query",
+        "ApiType": _API_TYPES.get(call.api_family, call.api_family),
+        "ApiVersion": float(call.api_version or 0),
+        "Application": call.connected_app_name or call.client_name or "N/A",
+        "Client": call.client_name,
+        "ConnectedAppId": call.connected_app_id[:15] if call.connected_app_id else None,
+        "SourceIp": call.client_ip,
+        "RowsProcessed": float(call.rows_processed),
+        "SessionKey": call.session_key,
+        "LoginKey": call.login_key,
+    }
