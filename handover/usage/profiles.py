@@ -196,6 +196,9 @@ def build_profiles(
     users, app_names = _users(conn, org), _app_names(conn, org)
     logins = _login_history(conn, org, end - timedelta(days=login_window_days - 1), end)
     tokens = _tokens(conn, org)
+    logins_of: dict[str, list[Any]] = defaultdict(list)  # months of rows: read once per user
+    for row in logins.rows:
+        logins_of[row[0]].append(row)
     policy, reach = _preauth(conn, org)
     has_access_data = bool(policy) or bool(reach)
     out = []
@@ -213,9 +216,7 @@ def build_profiles(
         days: dict[str, set[date]] = defaultdict(set)
         hours: dict[str, list[int]] = {}
         ui = 0
-        for u, application, ltype, sub, status, day, n, _last, *hour_counts in logins.rows:
-            if u != user_id:
-                continue
+        for _u, application, ltype, sub, status, day, n, _last, *hour_counts in logins_of[user_id]:
             if client_identity(application).lower() in names:
                 label = f"{ltype}|{sub}"
                 by_label[label] += n
