@@ -1048,6 +1048,11 @@ def test_a_person_is_not_planned() -> None:
     assert "working interactively" in result.reasons[0]
 
 
+def test_handovers_own_traffic_is_never_planned() -> None:
+    result = refusal_of(make_inputs([op("Account", "query")], finding=finding(verdict="handover")))
+    assert result.status == "refused" and "handover's own traffic" in result.reasons[0]
+
+
 def test_the_human_access_must_be_the_findings_user() -> None:
     other = admin(user_id="005000000000000AAA", username="sam@x.com")
     result = refusal_of(make_inputs([op("Account", "query")], human=other))
