@@ -9,14 +9,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from . import rules
 from .access import EffectiveAccess, compute
 from .clock import SimClock
-from .eventlog.events import ApiCall, LoginEvent, api_event_row
+from .eventlog.events import ApiCall, LoginEvent, api_event_row, in_family
 from .eventlog.logins import login_history_row
 from .eventlog.store import EventStore
 from .exceptions import SalesforceError, insufficient_access, invalid_session, not_found
@@ -356,6 +356,9 @@ class Org:
     # ------------------------------------------------------------------ events
 
     def record_call(self, call: ApiCall) -> None:
+        # A call made over REST for a workload of another API is logged as that API's call.
+        if call.api_family != "REST" and call.uri.startswith("/services/data/"):
+            call = in_family(replace(call, api_family="REST"), call.api_family)
         self.events.record_api_call(call)
         answered = call.status_code < 400 and call.operation == "query" and call.query
         if self.real_time_events and answered:

@@ -16,7 +16,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..eventlog.events import ApiCall, in_family
+from ..eventlog.events import ApiCall
 from ..exceptions import SalesforceError, invalid_session, request_limit_exceeded
 from ..faults import FaultInjector
 from ..org import CallContext, MultipleMatches, Org
@@ -169,37 +169,33 @@ def run_rest(
             return response
     path = request.url.path
     api_resource = path[len("/services/data") :] if path.startswith("/services/data") else path
-    # Emulator-only: the workload runner names the API family a call stands for.
-    family = request.headers.get("x-emulator-api-family", "REST")
     org.record_call(
-        in_family(
-            ApiCall(
-                timestamp=org.clock.now(),
-                request_id=new_request_id(),
-                user_id=session.user_id,
-                username=ctx.user["Username"],
-                session_key=session.session_key,
-                login_key=session.login_key,
-                api_family="REST",
-                api_version=version,
-                api_resource=api_resource,
-                http_method=request.method,
-                uri=path,
-                entity_name=entity,
-                operation=operation,
-                status_code=status,
-                client_ip=ctx_kw["client_ip"] or "",
-                client_name=ctx_kw["client_name"] or session.client_name,
-                connected_app_id=session.app_id,
-                connected_app_name=session.app_name,
-                user_agent=ctx_kw["user_agent"] or "",
-                counts_against_limit=True,
-                query=query,
-                rows_processed=rows,
-                run_time_ms=int((time.perf_counter() - started) * 1000),
-                exception_message=exc,
-            ),
-            family,
+        ApiCall(
+            timestamp=org.clock.now(),
+            request_id=new_request_id(),
+            user_id=session.user_id,
+            username=ctx.user["Username"],
+            session_key=session.session_key,
+            login_key=session.login_key,
+            # Emulator-only: the workload runner names the API a call stands for (in_family).
+            api_family=request.headers.get("x-emulator-api-family", "REST"),
+            api_version=version,
+            api_resource=api_resource,
+            http_method=request.method,
+            uri=path,
+            entity_name=entity,
+            operation=operation,
+            status_code=status,
+            client_ip=ctx_kw["client_ip"] or "",
+            client_name=ctx_kw["client_name"] or session.client_name,
+            connected_app_id=session.app_id,
+            connected_app_name=session.app_name,
+            user_agent=ctx_kw["user_agent"] or "",
+            counts_against_limit=True,
+            query=query,
+            rows_processed=rows,
+            run_time_ms=int((time.perf_counter() - started) * 1000),
+            exception_message=exc,
         )
     )
     return response
