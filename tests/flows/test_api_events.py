@@ -16,7 +16,7 @@ from simple_salesforce import Salesforce
 from emulators.salesforce.client import connect
 from tests.flows.orgs import small_scenario, start_org
 
-DAYS = 14
+DAYS = 4  # and plans that need as few days (HANDOVER_PLAN__MIN_DAYS_OBSERVED): kept short
 
 
 def _org(tmp: Path, *, real_time: bool) -> tuple[Any, Path]:
@@ -36,6 +36,7 @@ def orgs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[bool, Path]]
 
 def _plan(info: Path, monkeypatch: pytest.MonkeyPatch, tmp: Path) -> dict[str, Any]:
     monkeypatch.setenv("HANDOVER_STORE__URL", f"sqlite:///{tmp / 'store.db'}")
+    monkeypatch.setenv("HANDOVER_PLAN__MIN_DAYS_OBSERVED", str(DAYS - 1))
     from flows.discovery import discover
     from flows.plan import plan
 
