@@ -19,6 +19,7 @@ from handover.usage.parse import tune_polars
 from tasks.connect import open_org
 from tasks.detect import classify_window, save_findings
 from tasks.ingest import (
+    ingest_api_events,
     ingest_event_log_file,
     ingest_login_history,
     list_event_log_files,
@@ -63,13 +64,17 @@ def discover(
         )
         logins = ingest_login_history.with_options(**io)(gateway, store, org_id)
         coverage = update_coverage(store, org_id, files, org_now, start, end)
-        findings = classify_window(store, org_id, run_id, start, end, settings.detection)
+        api_events = ingest_api_events.with_options(**io)(gateway, store, org_id, org_now, end)
+        findings = classify_window(
+            store, org_id, run_id, start, end, settings.detection, gateway.own_user_id()
+        )
         stats = {
             "api_calls": gateway.api_calls,
             "files_listed": len(files),
             "files_ingested": len(new_files),
             "rows_ingested": rows,
             "login_history_rows": logins,
+            "api_event_rows": api_events,
             **snapshot,
         }
         save_findings(store, org_id, run_id, org_now, gateway.api_calls, stats, findings)

@@ -1,10 +1,17 @@
 """Which days of the evidence window are covered by ingested logs (pure).
 
 Salesforce writes a day's log file in the early hours of the next day, and only when the
-day had events; free logs are kept one day. So for a day with no ingested file there are
-three cases: the file is not written yet (decide later), the day had no traffic (a later
-day's file is listed while this one is not: "empty"), or the file existed and is gone
-because no run fetched it in time ("gap"). Gaps are reported in every report.
+day had events, and keeps it for the org's retention: one day for the free types
+(ApiTotalUsage, Login) without Event Monitoring, 30 days with it. So for a day with no
+ingested file there are four cases:
+
+* the file is not written yet: decide later;
+* the day is before handover's history began: the first discovery run could not fetch
+  what the org no longer kept, so those days are "before history", not gaps (nothing is
+  recorded for them, and no rule counts them);
+* the day had no traffic (the org still keeps that day, yet lists no file): "empty";
+* the file existed and is gone because no run fetched it in time: a "gap", reported in
+  every report, worded with the retention that lost it.
 """
 
 from __future__ import annotations
@@ -41,6 +48,37 @@ def window(org_now: datetime, days: int) -> tuple[date, date]:
     return end - timedelta(days=days - 1), end
 
 
+def retention_days(files: Sequence[EventLogFileMeta], org_now: datetime) -> int:
+    """How many daily files back the org keeps, as its listing shows (never more than it
+    shows: a lost day taken for a quiet one would be evidence nobody saw). One day for the
+    free types of an org without Event Monitoring, 30 with it, once the org is that old."""
+    last = decidable_until(org_now)
+    oldest = min((f.log_date for f in files), default=last)
+    return max(1, (last - oldest).days + 1)
+
+
+def earliest_held(files: Sequence[EventLogFileMeta], org_now: datetime) -> date:
+    """The first day the org still holds logs for: where a first run's history begins."""
+    last = decidable_until(org_now)
+    kept_from = last - timedelta(days=retention_days(files, org_now) - 1)
+    return min([kept_from, *(f.log_date for f in files)])
+
+
+def gap_note(event_type: str, retention: int) -> str:
+    """Why a day's file is gone, in the terms of the org's retention."""
+    if retention <= 1:
+        return (
+            f"the {event_type} file was deleted by Salesforce before any discovery run "
+            f"fetched it ({event_type} files are kept 1 day without Event Monitoring): run "
+            "discovery daily"
+        )
+    return (
+        f"the {event_type} file was deleted by Salesforce before any discovery run fetched "
+        f"it ({event_type} files are kept {retention} days in this org): run discovery at "
+        f"least every {retention} days, daily is best"
+    )
+
+
 def decide(
     *,
     event_type: str,
@@ -50,16 +88,20 @@ def decide(
     ingested_days: set[date],
     listed_days: set[date],
     already_decided: set[date],
+    history_began: date | None = None,
+    retention: int = 1,
 ) -> list[DayStatus]:
     """Statuses for the days of [start, end] not decided yet.
 
-    ``listed_days``: days whose file Salesforce lists now. The earliest listed day marks
-    how far back the org keeps logs; earlier days without an ingested file are gaps.
+    ``listed_days``: days whose file Salesforce lists now; ``retention``: how many days
+    back the org keeps files (``retention_days``): a day it still keeps with no file listed
+    had no events. ``history_began``: days before it are before history and get no status.
     """
     last = min(end, decidable_until(org_now))
-    earliest_visible = min(listed_days) if listed_days else last
+    kept_from = decidable_until(org_now) - timedelta(days=retention - 1)
+    earliest_visible = min([kept_from, *listed_days])
+    day = max(start, history_began) if history_began is not None else start
     out = []
-    day = start
     while day <= last:
         if day not in already_decided:
             if day in ingested_days:
@@ -69,14 +111,7 @@ def decide(
                     DayStatus(day, event_type, "empty", "no events that day (no file was written)")
                 )
             else:
-                out.append(
-                    DayStatus(
-                        day,
-                        event_type,
-                        "gap",
-                        "the log file was deleted by Salesforce before any discovery run fetched it (free logs are kept 1 day): run discovery daily",
-                    )
-                )
+                out.append(DayStatus(day, event_type, "gap", gap_note(event_type, retention)))
         day += timedelta(days=1)
     return out
 
@@ -89,13 +124,18 @@ def window_statuses(
     org_now: datetime,
     start: date,
     end: date,
+    history_began: date | None = None,
 ) -> list[DayStatus]:
     """What a run records for the window: for every event type listed now (and the free
     ones always), the status of each day not decided by an earlier run.
 
     ``files``: every file the org lists now; ``ingested_ids``: those of them the store
-    has; ``decided``: event type -> days already recorded."""
+    has; ``decided``: event type -> days already recorded; ``history_began``: the first
+    day the store holds logs for (None on the first run: history begins with the earliest
+    day the org still holds, ``earliest_held``)."""
     ingested = [f for f in files if f.file_id in ingested_ids]
+    retention = retention_days(files, org_now)
+    began = history_began if history_began is not None else earliest_held(files, org_now)
     out: list[DayStatus] = []
     for event_type in sorted({f.event_type for f in files} | set(FREE_TYPES)):
         out += decide(
@@ -106,5 +146,7 @@ def window_statuses(
             ingested_days={f.log_date for f in ingested if f.event_type == event_type},
             listed_days={f.log_date for f in files if f.event_type == event_type},
             already_decided=set(decided.get(event_type, ())),
+            history_began=began,
+            retention=retention,
         )
     return out

@@ -6,12 +6,17 @@ reviewer sees add up to the score:
 * ``signals.measure`` turns the profile into plain measurements;
 * ``evidence.evidence_rows`` turns each into a worded row whose ``weight`` is its signed
   contribution (positive: looks automated, negative: looks like a person);
-* with fewer than ``min_days_observed`` days of logs every weight is scaled down by
-  days_observed / min_days_observed, so thin evidence is held back toward 0.5;
+* each row is held back while what it rests on is thin: its weight is scaled by
+  days / min_days_observed of its own basis (``Evidence.basis``): days of API logs for the
+  traffic rows, days of login history for the login rows, the token's age for its use.
+  So a first run on a free-logs org (one day of API logs, months of LoginHistory) judges
+  by the logins and the tokens, and the one day of calls counts for a seventh;
 * score = logistic(sum of weights), in 0..1;
 * a ``Salesforce Integration`` licence makes the pair a dedicated integration whatever the
-  score; otherwise ``integration_score`` / ``human_score`` pick the verdict, and thin
-  evidence must also reach ``thin_evidence_score`` to be called an integration.
+  score; otherwise ``integration_score`` / ``human_score`` pick the verdict, and while the
+  API logs are thin an integration must also reach ``thin_evidence_score``;
+* handover's own traffic (the user it connects as, calling as ``HANDOVER_CLIENT``) is
+  shown as "handover": never flagged, never planned.
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ import math
 from collections.abc import Iterable, Set
 from typing import Any
 
-from .evidence import evidence_rows, person
-from .models import VERDICTS, Evidence, Finding, UsageProfile, Verdict, finding_id
+from .evidence import evidence_rows, handover_row, person
+from .models import VERDICTS, Basis, Evidence, Finding, UsageProfile, Verdict, finding_id
 from .settings import DetectionSettings
 from .signals import Signals, measure
 
@@ -31,6 +36,7 @@ _VERDICT_ORDER: dict[Verdict, int] = {
     "unclear": 1,
     "dedicated_integration": 2,
     "human_interactive": 3,
+    "handover": 4,
 }
 assert set(_VERDICT_ORDER) == set(VERDICTS)
 MIN_REASONS, MAX_REASONS = 2, 4
@@ -42,12 +48,18 @@ _COVERED_BY = {"active_days": "calls_per_day"}
 def classify(profile: UsageProfile, settings: DetectionSettings) -> Finding:
     """The verdict on one (user, app) pair, with its score, evidence and reasons."""
     sig = measure(profile, settings)
-    coverage = min(1.0, sig.days_observed / settings.min_days_observed)
+    depth: dict[Basis, int] = {
+        "api": sig.days_observed,
+        "logins": sig.login_days_covered,
+        "token": sig.token_age_days,
+    }
     # Scaling each row (not the sum) keeps the rows adding up to the score people see.
     evidence = [
-        row.model_copy(update={"weight": round(row.weight * coverage, 3)})
+        row.model_copy(update={"weight": round(row.weight * _held(row, depth, settings), 3)})
         for row in evidence_rows(profile, sig, settings)
     ]
+    if profile.is_handover:
+        evidence = [handover_row(profile), *evidence]
     # Rounded before the verdict, so the thresholds compare the score people are shown.
     score = round(1.0 / (1.0 + math.exp(-sum(e.weight for e in evidence))), 4)
     verdict = _verdict(profile, sig, score, settings)
@@ -69,6 +81,14 @@ def classify(profile: UsageProfile, settings: DetectionSettings) -> Finding:
         window_end=profile.window_end,
         total_calls=profile.total_calls,
     )
+
+
+def _held(row: Evidence, depth: dict[Basis, int], settings: DetectionSettings) -> float:
+    """How much of its weight a row keeps: all of it once its basis holds
+    min_days_observed days, proportionally less before."""
+    if row.basis == "none":
+        return 1.0
+    return min(1.0, depth[row.basis] / settings.min_days_observed)
 
 
 def classify_all(
@@ -118,6 +138,8 @@ def finding_json(f: Finding) -> dict[str, Any]:
 def _verdict(
     profile: UsageProfile, sig: Signals, score: float, settings: DetectionSettings
 ) -> Verdict:
+    if profile.is_handover:
+        return "handover"
     if profile.user.is_integration_license:
         return "dedicated_integration"
     thin = sig.days_observed < settings.min_days_observed
@@ -142,6 +164,8 @@ def _reasons(
 ) -> list[str]:
     """The strongest rows for the verdict, plus what must be said whatever the weights."""
     by_key = {e.key: e for e in evidence}
+    if verdict == "handover":
+        return [by_key["handover"].detail]
     lead: list[str] = []
     if verdict == "dedicated_integration":
         lead.append(by_key["license"].detail)

@@ -5,6 +5,12 @@ and a weight, the row's signed contribution to the log-odds that the pair is an 
 (positive: looks automated, negative: looks like a person). Every weight is non-decreasing in
 how automated its signal looks, so the score ``detect`` adds up is monotonic in each.
 
+Each row names its ``basis``, what it rests on: the API event logs ("api": one day per
+daily run on a free-logs org), the logins ("logins": LoginHistory reaches back months),
+the refresh tokens' own dates ("token"), or nothing that accrues ("none"). ``detect``
+holds each row back while its own basis is thin, so a first run judges by the months of
+logins it already holds and not by one day of API logs.
+
 The ``W_*`` weights are the model, not thresholds: what counts as "many calls", "regular" or
 "off hours" comes from DetectionSettings.
 """
@@ -12,9 +18,10 @@ The ``W_*`` weights are the model, not thresholds: what counts as "many calls", 
 from __future__ import annotations
 
 import math
+from datetime import date, timedelta
 from typing import Any
 
-from .models import Evidence, UsageProfile
+from .models import Basis, Evidence, UsageProfile
 from .settings import DetectionSettings
 from .signals import (
     HOURS_PER_DAY,
@@ -43,6 +50,7 @@ W_WORKING_DAY = -1.0
 W_IP_CONCENTRATED = 0.75
 W_MANY_IPS = -0.75
 W_TOKEN_USE = 1.0
+W_LOGIN_CADENCE = 1.0
 W_KEPT_ALIVE = 2.0
 
 
@@ -52,9 +60,10 @@ def evidence_rows(
     """Every row, in the order people read them; weights not yet scaled for coverage."""
     return [
         _license(profile),
-        _coverage(sig, settings),
+        _coverage(profile, sig, settings),
         *_traffic(sig, settings),
         *_logins(profile, sig, settings),
+        _login_cadence(sig, settings),
         *_timing(sig, settings),
         *_sources(sig, settings),
         _token(profile, sig, settings),
@@ -63,12 +72,48 @@ def evidence_rows(
     ]
 
 
+def handover_row(profile: UsageProfile) -> Evidence:
+    """Why handover's own traffic is not judged."""
+    return _row(
+        "handover",
+        "handover itself",
+        True,
+        0.0,
+        f"These are handover's own calls: it reads the org as {profile.user.username}. Its "
+        "identity is not an integration to move.",
+    )
+
+
 def person(profile: UsageProfile) -> str:
     return profile.user.name or profile.user.username
 
 
+# What each row rests on (see the module's docstring); rows not named rest on nothing
+# that accrues and weigh nothing.
+BASES: dict[str, Basis] = {
+    "calls_per_day": "api",
+    "active_days": "api",
+    "peak_hours_share": "api",
+    "hours_with_calls": "api",
+    "daily_cv": "api",
+    "weekend_ratio": "api",
+    "off_hours_share": "api",
+    "working_day": "api",
+    "top_ip_share": "api",
+    "distinct_ips": "api",
+    "non_interactive_logins": "logins",
+    "login_types": "logins",
+    "login_cadence": "logins",
+    "kept_alive": "logins",  # judged from every login the store holds
+    "token_uses": "token",
+}
+
+
 def _row(key: str, label: str, value: Any, weight: float, detail: str) -> Evidence:
-    return Evidence(key=key, label=label, value=value, weight=weight, detail=detail)
+    return Evidence(
+        key=key, label=label, value=value, weight=weight, detail=detail,
+        basis=BASES.get(key, "none"),
+    )  # fmt: skip
 
 
 def _lerp(x: float, x0: float, x1: float, y0: float, y1: float) -> float:
@@ -108,17 +153,36 @@ def _license(profile: UsageProfile) -> Evidence:
     return _row("license", "User licence", user.license, 0.0, detail)
 
 
-def _coverage(sig: Signals, settings: DetectionSettings) -> Evidence:
+def _day(value: date) -> str:
+    return value.isoformat()
+
+
+def _coverage(profile: UsageProfile, sig: Signals, settings: DetectionSettings) -> Evidence:
     missed = f"{sig.gap_days} missed" if sig.gap_days else "none missed"
+    need = settings.min_days_observed
+    logins = sig.login_days_covered
+    if logins >= need and profile.login_history_since is not None:
+        held = (
+            f" The logins count in full: the store holds {_plural(logins, 'day')} of login "
+            f"history (since {_day(profile.login_history_since)})."
+        )
+    elif logins:
+        held = f" The login history is short too ({_plural(logins, 'day')})."
+    else:
+        held = " No login history is held."
     if sig.days_observed == 0:
-        detail = "No day of logs was ingested for this window, so there is nothing to judge yet."
-    elif sig.days_observed < settings.min_days_observed:
         detail = (
-            f"Only {_plural(sig.days_observed, 'day')} of logs ({missed}), fewer than the "
-            f"{settings.min_days_observed} needed to be sure, so the score is held back."
+            "No day of API logs was ingested for this window, so there is nothing to judge yet."
+        )
+    elif sig.days_observed < need:
+        ready = profile.window_end + timedelta(days=need - sig.days_observed + 1)
+        detail = (
+            f"Only {_plural(sig.days_observed, 'day')} of API logs ({missed}), fewer than the "
+            f"{need} needed to be sure, so what the calls show (volume, hours, sources) is held "
+            f"back: each daily discovery run adds a day, {need} by the run of {_day(ready)}." + held
         )
     else:
-        detail = f"{sig.days_observed} days of logs ({missed})."
+        detail = f"{sig.days_observed} days of API logs ({missed}); {_plural(logins, 'day')} of login history."
     return _row("coverage", "Days of logs", sig.days_observed, 0.0, detail)
 
 
@@ -149,12 +213,13 @@ def _login_label(key: str) -> str:
 def _logins(profile: UsageProfile, sig: Signals, settings: DetectionSettings) -> list[Evidence]:
     kinds = sig.logins_by_kind
     machine = kinds["server"] + kinds["program"]
+    held = _login_span(sig)
     if sig.non_interactive_share is None:
         share_w, share = 0.0, None
         detail = (
             "No login rows for this app: it works from a refresh token, which leaves none."
             if profile.token_use_count
-            else "No logins by a program or at a browser were recorded for this app in the window."
+            else f"No logins by a program or at a browser were recorded for this app {held}."
         )
     else:
         share = round(sig.non_interactive_share, 3)
@@ -162,7 +227,7 @@ def _logins(profile: UsageProfile, sig: Signals, settings: DetectionSettings) ->
             sig.non_interactive_share, settings.non_interactive_login_share, W_LOGIN_SHARE
         )
         counted = machine + kinds["interactive"]
-        detail = f"{machine:,} of {_plural(counted, 'login')} to this app were made by a program, not at a browser."
+        detail = f"{machine:,} of {_plural(counted, 'login')} to this app {held} were made by a program, not at a browser."
     seen = sorted(profile.logins.items(), key=lambda kv: (-kv[1], kv[0]))
     if seen:
         listed = ", ".join(f"{_login_label(k)} ×{n:,}" for k, n in seen)
@@ -170,12 +235,42 @@ def _logins(profile: UsageProfile, sig: Signals, settings: DetectionSettings) ->
         tail = f"; {flows} needs no person at a keyboard" if flows else ""
         types = f"Logins seen: {listed}{tail}."
     else:
-        types = "No login rows for this app in the window."
+        types = f"No login rows for this app {held}."
     flow_w = W_SERVER_FLOW if sig.server_flows else 0.0
     return [
         _row("non_interactive_logins", "Logins by a program", share, share_w, detail),
         _row("login_types", "Login types", dict(seen), flow_w, types),
     ]
+
+
+def _login_span(sig: Signals) -> str:
+    if sig.login_days_covered:
+        return f"in the {_plural(sig.login_days_covered, 'day')} of login history held"
+    return "(no login history is held)"
+
+
+def _login_cadence(sig: Signals, settings: DetectionSettings) -> Evidence:
+    """Logins by a program that come back day after day: a schedule, seen in LoginHistory
+    months before the API logs could show it. Never a sign of a person (a monthly job logs
+    in rarely too), so the weight only rises."""
+    label, covered = "Days with program logins", sig.login_days_covered
+    if not covered:
+        return _row("login_cadence", label, None, 0.0, "No login history is held.")
+    days = sig.machine_login_days
+    if not days:
+        detail = f"No logins by a program to this app {_login_span(sig)}."
+        return _row("login_cadence", label, 0.0, 0.0, detail)
+    share = min(days / covered, 1.0)
+    # Full weight for every day, weekends too; nothing below min_active_day_share.
+    weight = _lerp(share, settings.min_active_day_share, 1.0, 0.0, W_LOGIN_CADENCE)
+    every = " (every day)" if days >= covered else ""
+    nonstop = sig.machine_login_hours >= settings.round_the_clock_hours
+    hours = f"{sig.machine_login_hours} of the {HOURS_PER_DAY} hours of the day"
+    detail = (
+        f"Logins by a program to this app on {days} of the {covered} days of login history"
+        f"{every}, in {hours}{': round the clock' if nonstop else ''}."
+    )
+    return _row("login_cadence", label, round(share, 3), weight, detail)
 
 
 def _timing(sig: Signals, settings: DetectionSettings) -> list[Evidence]:
@@ -328,55 +423,87 @@ def _sources(sig: Signals, settings: DetectionSettings) -> list[Evidence]:
 
 def _token(profile: UsageProfile, sig: Signals, settings: DetectionSettings) -> Evidence:
     uses, rate = profile.token_use_count, sig.token_uses_per_day
-    if uses is None or rate is None:
-        return _row(
-            "token_uses",
-            "Refresh-token uses",
-            None,
-            0.0,
-            "No OAuth refresh token is held for this app.",
+    label = "Refresh-token uses"
+    if uses is None:
+        return _row("token_uses", label, None, 0.0, "No OAuth refresh token is held for this app.")
+    tokens = "refresh tokens were" if len(profile.token_grants) > 1 else "refresh token was"
+    if rate is None:
+        detail = (
+            f"The app's {tokens} used {uses:,} times; when {'they were' if len(profile.token_grants) > 1 else 'it was'} "
+            "granted is not known, so how often is not told."
         )
-    # UseCount is per grant, so spread over the observed days it reads as a rate; an old grant
-    # overstates it, which is why this signal weighs no more than the time of day.
+        return _row("token_uses", label, uses, 0.0, detail)
+    # The rate is over each token's own life (CreatedDate to LastUsedDate), never over the
+    # days of event logs the store happens to hold: a first run sees months of use.
+    created = min(g.created for g in profile.token_grants if g.created is not None)
+    used = [g.last_used for g in profile.token_grants if g.last_used is not None]
+    last = f", last used {_day(max(used).date())}" if used else ", never used since"
     machine = rate >= settings.token_uses_per_day
     tail = ", more often than a person reopens an app." if machine else "."
-    detail = f"The app's refresh token was used {uses:,} times, about {rate:,.0f} a day{tail}"
-    return _row("token_uses", "Refresh-token uses", uses, W_TOKEN_USE if machine else 0.0, detail)
+    detail = (
+        f"The app's {tokens} used {uses:,} times since {_day(created.date())}{last}: about "
+        f"{rate:,.0f} a day{tail}"
+    )
+    return _row("token_uses", label, uses, W_TOKEN_USE if machine else 0.0, detail)
 
 
 def _ui(profile: UsageProfile) -> Evidence:
     # Weightless on purpose: a person who also uses the UI says the account is shared, not
     # whether this app's traffic is theirs (the MuleSoft admin and the mobile rep both do).
-    n = profile.user_ui_logins
+    n, last = profile.user_ui_logins, profile.user_last_ui_login
     if n:
         detail = f"{person(profile)} also signed in to the Salesforce UI {_plural(n, 'time')} in the window, so a person uses this account too."
+    elif last is not None:
+        detail = f"{person(profile)} did not sign in to the Salesforce UI in the window; the last time was {_day(last.date())}."
+    elif profile.login_days_covered:
+        detail = f"{person(profile)} did not sign in to the Salesforce UI in the {_plural(profile.login_days_covered, 'day')} of login history held."
     else:
-        detail = f"{person(profile)} did not sign in to the Salesforce UI in the window."
+        detail = f"No login history is held to tell whether {person(profile)} signs in to the Salesforce UI."
     return _row("ui_logins", "UI logins by the same user", n, 0.0, detail)
 
 
 def _kept_alive(profile: UsageProfile, sig: Signals, settings: DetectionSettings) -> Evidence:
     """A person's account nobody has opened in the UI for weeks while calls go on: the
-    leaver case, the one finding that may justify deactivating the human (DESIGN step 3)."""
+    leaver case, the one finding that may justify deactivating the human (DESIGN step 3).
+
+    Judged from every login the store holds (LoginHistory reaches back months), never from
+    the window alone; a date is stated only when the store holds that login, and days
+    without login records are no evidence that nobody signed in."""
     idle, dormant = sig.days_without_ui, settings.dormant_ui_days
-    at_least = "at least " if sig.days_without_ui_is_lower_bound else ""
+    last, since = profile.user_last_ui_login, profile.login_history_since
+    if last is not None:
+        seen = f"Last UI login on {_day(last.date())}, {_plural(idle or 0, 'day')} before the window ended"
+    elif profile.user_ui_logins:
+        seen = f"{person(profile)} signed in to the UI in the window"
+    else:
+        held = f" (since {_day(since)})" if since else ""
+        seen = (
+            f"No UI login in the {_plural(idle or 0, 'day')} of login history the store holds{held}"
+        )
     kept_alive = False
     if profile.user.is_integration_license:
         detail = "An Integration User never signs in to the UI, so this says nothing here."
     elif idle is None:
-        detail = f"{person(profile)} used the UI in the window, so the account is not idle."
+        detail = f"No login history is held, so whether anyone still signs in as {person(profile)} cannot be told."
     elif idle < dormant:
-        detail = f"Last UI login {_plural(idle, 'day')} before the window ended, within the {dormant} days that would mark an idle account."
+        if last is not None or profile.user_ui_logins:
+            detail = f"{seen}: within the {dormant} days that would mark an idle account."
+        else:
+            detail = (
+                f"{seen}: too short a history to call the account idle ({dormant} days are needed)."
+            )
     elif not profile.user.is_active:
         detail = "The user is already deactivated."
     elif sig.days_active == 0:
-        detail = f"No UI login for {at_least}{idle} days, and no API calls either."
+        detail = f"{seen}, and no API calls either."
     elif sig.logins_by_kind["interactive"]:
         # A consent-screen login to this very app is a person at a keyboard.
-        detail = f"No UI login for {at_least}{idle} days, but someone signed in to this app at a browser."
+        detail = f"{seen}, but someone signed in to this app at a browser."
     else:
         kept_alive = True
-        detail = f"No UI login for {at_least}{idle} days while API calls continue: the account is kept alive only for the integration."
+        detail = (
+            f"{seen} while API calls continue: the account is kept alive only for the integration."
+        )
     return _row(
         "kept_alive",
         "Kept alive for the integration",

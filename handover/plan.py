@@ -135,6 +135,12 @@ def build_plan(inputs: PlanInputs, settings: PlanSettings) -> AccessPlan | PlanR
 
 def _verdict_refusals(inputs: PlanInputs) -> list[str]:
     f = inputs.finding
+    if f.verdict == "handover":
+        return [
+            f"Finding {f.finding_id} is handover's own traffic, as the user it connects as "
+            f"({f.username}): it is not an integration to move. handover's own identity is "
+            "set up by hand (README: the permissions handover's own user needs)."
+        ]
     if f.verdict == "dedicated_integration" or f.license == naming.INTEGRATION_LICENSE:
         return [f"{f.username} is already a dedicated integration user: there is nothing to move."]
     if f.verdict == "human_interactive":

@@ -23,6 +23,7 @@ VERDICT_LABELS = {
     "dedicated_integration": "Dedicated integration user",
     "human_interactive": "Human, interactive use",
     "unclear": "Unclear",
+    "handover": "handover itself",
 }
 
 
@@ -94,6 +95,7 @@ def render_discovery_report(
         "unclear": 1,
         "dedicated_integration": 2,
         "human_interactive": 3,
+        "handover": 4,
     }
     ranked = sorted(findings, key=lambda f: (order[f.verdict], -f.score))
     counts = {v: sum(1 for f in findings if f.verdict == v) for v in order}

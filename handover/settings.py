@@ -54,7 +54,15 @@ class SlackSettings(BaseModel):
 class DetectionSettings(BaseModel):
     """Thresholds of the human-vs-integration classification (see handover/detect.py)."""
 
-    window_days: int = Field(30, description="Days of history a discovery run evaluates.")
+    window_days: int = Field(
+        30,
+        description="Days of API event logs (and the store's history of them) a discovery run evaluates.",
+    )
+    login_window_days: int = Field(
+        180,
+        ge=1,
+        description="Days of login history a discovery run evaluates (LoginHistory goes back six months, so the first run already sees them; the free event logs, one day).",
+    )
     min_calls_per_day: float = Field(
         50.0, description="Average API calls per active day above which traffic looks automated."
     )

@@ -112,8 +112,18 @@ class Signals:
     working_day_span: tuple[int, int]  # first and last UTC hour with calls inside that day
     top2_ip_share: float | None
     distinct_ips: int
+    # Logins by a program (server or program kinds) to this app, over the login history
+    # held: on how many of its days, and in which UTC hours.
+    login_days_covered: int
+    machine_login_days: int
+    machine_login_hours: int
+    # The refresh tokens' use per day, each over its own life (CreatedDate..LastUsedDate),
+    # summed over the pair's grants; and how many days the oldest grant has existed.
     token_uses_per_day: float | None
-    days_without_ui: int | None  # None when the user signed in to the UI in the window
+    token_age_days: int
+    # Days since the user's last UI login in all the login history held (a lower bound when
+    # there was none: the days that history covers); None: no login history to judge by.
+    days_without_ui: int | None
     days_without_ui_is_lower_bound: bool
     recurrence: float  # 0..1: how far the traffic recurs over enough days to be a schedule
 
@@ -193,12 +203,42 @@ def _daily_cv(profile: UsageProfile, dates: list[date]) -> float | None:
 
 
 def _days_without_ui(profile: UsageProfile) -> tuple[int | None, bool]:
-    if profile.user_ui_logins > 0:
-        return None, False
-    if profile.user_last_ui_login is not None:
-        return max((profile.window_end - profile.user_last_ui_login.date()).days, 0), False
-    # Never seen: at least the whole window.
-    return (profile.window_end - profile.window_start).days + 1, True
+    last = profile.user_last_ui_login
+    if last is not None:
+        return max((profile.window_end - last.date()).days, 0), False
+    if profile.user_ui_logins:
+        return 0, False  # signed in during the window (the latest login was not kept)
+    if profile.login_days_covered <= 0:
+        return None, True  # no login history: a day without logs is no evidence of none
+    return profile.login_days_covered, True  # none in all the history held: at least that
+
+
+def _token_rate(profile: UsageProfile) -> tuple[float | None, int]:
+    """Uses per day of the pair's refresh tokens, each over its own life, summed (two
+    phones of one person add up); and the oldest grant's age in days. None when no grant
+    says when it was created: the rate of a token of unknown age cannot be told."""
+    rate, age, known = 0.0, 0, False
+    for grant in profile.token_grants:
+        if grant.created is None:
+            continue
+        known = True
+        age = max(age, (profile.window_end - grant.created.date()).days + 1)
+        if grant.last_used is not None and grant.use_count:
+            life = (grant.last_used - grant.created).total_seconds() / 86_400
+            rate += grant.use_count / max(life, 1.0)  # a token younger than a day: per day
+    return (rate if known else None), age
+
+
+def _machine_logins(profile: UsageProfile) -> tuple[int, int]:
+    """Days and distinct UTC hours with logins by a program to this app."""
+    days: set[date] = set()
+    hours = [0] * HOURS_PER_DAY
+    for label, seen in profile.login_days.items():
+        if login_kind(label) in ("server", "program"):
+            days.update(seen)
+            for h, n in enumerate(profile.login_hours.get(label, ())):
+                hours[h] += n
+    return len(days), sum(1 for n in hours if n > 0)
 
 
 def measure(profile: UsageProfile, settings: DetectionSettings) -> Signals:
@@ -227,6 +267,8 @@ def measure(profile: UsageProfile, settings: DetectionSettings) -> Signals:
     top2 = sum(sorted(profile.source_ips.values(), reverse=True)[:2])
 
     days_without_ui, lower_bound = _days_without_ui(profile)
+    token_rate, token_age = _token_rate(profile)
+    machine_days, machine_hours = _machine_logins(profile)
     working_day_share, working_day_span = _best_working_day(profile, settings)
     # Concentration in a few hours only means a schedule when it comes back day after
     # day; two sessions of someone's afternoon work are not a timetable.
@@ -252,11 +294,11 @@ def measure(profile: UsageProfile, settings: DetectionSettings) -> Signals:
         working_day_span=working_day_span,
         top2_ip_share=_share(top2, ip_total),
         distinct_ips=len(profile.source_ips),
-        token_uses_per_day=(
-            profile.token_use_count / max(days_observed, 1)
-            if profile.token_use_count is not None
-            else None
-        ),
+        login_days_covered=profile.login_days_covered,
+        machine_login_days=machine_days,
+        machine_login_hours=machine_hours,
+        token_uses_per_day=token_rate,
+        token_age_days=token_age,
         days_without_ui=days_without_ui,
         days_without_ui_is_lower_bound=lower_bound,
         recurrence=recurrence,

@@ -19,9 +19,11 @@ from tasks.retry import io_options
 def connect_org(config: OrgConfig, settings: SalesforceSettings) -> SalesforceGateway:
     sf = login(config, api_version=settings.api_version, timeout=settings.timeout_seconds)
     gateway = SalesforceGateway(sf, org_name=config.name)
-    # Read the org's id and clock here, so a transient failure is retried with the login.
+    # Read the org's id, clock and handover's own user here, so a transient failure is
+    # retried with the login.
     gateway.org_id()
     gateway.org_now()
+    gateway.own_user_id()
     return gateway
 
 

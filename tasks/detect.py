@@ -23,11 +23,16 @@ def classify_window(
     start: date,
     end: date,
     settings: DetectionSettings,
+    own_user_id: str | None = None,
 ) -> list[Finding]:
     """Every (user, app or client) pair with API traffic in the window, classified; "new"
-    means the latest run saved before this one did not report it."""
+    means the latest run saved before this one did not report it. ``own_user_id``: the user
+    handover connects as, whose handover calls are shown as handover."""
     previous = store.previous_finding_ids(org_id, run_id)
-    findings = classify_all(store.profiles(org_id, start, end), settings, previous_ids=previous)
+    profiles = store.profiles(
+        org_id, start, end, login_window_days=settings.login_window_days, own_user_id=own_user_id
+    )
+    findings = classify_all(profiles, settings, previous_ids=previous)
     get_run_logger().info(
         "%d pairs classified, %d new", len(findings), sum(f.is_new for f in findings)
     )

@@ -4,7 +4,7 @@ Thin: the gateway does the I/O, the store does the bookkeeping."""
 from __future__ import annotations
 
 import tempfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from prefect import get_run_logger, task
@@ -68,6 +68,28 @@ def ingest_event_log_file(
     return rows
 
 
+@task(name="ingest-api-events", cache_policy=NO_CACHE, persist_result=False)
+def ingest_api_events(
+    gateway: SalesforceGateway, store: UsageStore, org_id: str, org_now: datetime, end: date
+) -> int:
+    """ApiEvent (Real-Time Event Monitoring) of every complete day since history began not
+    read yet: the query texts that give REST reads their fields. Nothing without it."""
+    logger = get_run_logger()
+    began = store.history_began(org_id)
+    if began is None or not gateway.api_events_available():
+        logger.info("ApiEvent: not available (no Real-Time Event Monitoring, or no access)")
+        return 0
+    last = min(end, org_now.date() - timedelta(days=1))
+    days = [began + timedelta(days=i) for i in range((last - began).days + 1)]
+    rows = 0
+    for day in days:
+        if not store.is_api_event_day_ingested(org_id, day):
+            result = store.ingest_api_events(org_id, day, gateway.api_events(day))
+            logger.info("ingested ApiEvent of %s: %s queries", day, f"{result.rows:,}")
+            rows += result.rows
+    return rows
+
+
 @task(name="ingest-login-history", cache_policy=NO_CACHE, persist_result=False)
 def ingest_login_history(gateway: SalesforceGateway, store: UsageStore, org_id: str) -> int:
     """LoginHistory since the last run (the store keeps the cursor)."""
@@ -85,8 +107,9 @@ def update_coverage(
     start: date,
     end: date,
 ) -> Coverage:
-    """Record, for every day of the window, whether its logs were ingested, empty or
-    missed (``handover.coverage`` decides); the window's coverage as recorded now."""
+    """Record, for every day of the window since history began, whether its logs were
+    ingested, empty or missed (``handover.coverage`` decides); the window's coverage as
+    recorded now."""
     existing = store.coverage(org_id, start, end)
     # One store lookup per listed file, not one per (day, file) pair.
     ingested = {f.file_id for f in files if store.is_file_ingested(org_id, f.file_id)}
@@ -97,6 +120,7 @@ def update_coverage(
         org_now=org_now,
         start=start,
         end=end,
+        history_began=store.history_began(org_id),
     ):
         store.record_coverage(org_id, status.day, status.event_type, status.status, status.note)
     return store.coverage(org_id, start, end)

@@ -19,21 +19,22 @@ import time as _time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from multiprocessing import get_context
 from typing import Protocol
 
 from .clock import SimClock
 from .eventlog.events import LoginEvent
-from .eventlog.logins import login_history_row
+from .eventlog.logins import last_ui_login, login_history_row
 from .eventlog.store import EventStore
 from .eventlog.synth import DayResult, DayTask, UiUserCtx, WorkloadCtx, render_day
 from .ids import IdFactory
 from .objects import standard_schema
-from .scenario import Scenario, UserGroupSpec
+from .scenario import Scenario, UserGroupSpec, Workload
 
 # Above this many calls the two-process pool pays for its start-up (~0.5 s with spawn).
 _PARALLEL_MIN_CALLS = 300_000
+LOGIN_HISTORY_DAYS = 180  # how far back LoginHistory goes (reference 1.1: six months)
 
 
 class BackfillTarget(Protocol):
@@ -49,6 +50,7 @@ class BackfillTarget(Protocol):
         self, user_id: str, app_name: str, uses: int, last_used: datetime
     ) -> None: ...
     def set_last_login(self, user_id: str, when: datetime) -> None: ...
+    def add_api_events(self, rows: list[dict]) -> None: ...
 
 
 @dataclass
@@ -103,25 +105,56 @@ def _workloads(
 
 def ui_users(target: BackfillTarget, scenario: Scenario, report: BackfillReport) -> list[UiUserCtx]:
     """The scenario's people who sign in to the UI (users and groups), as found in the org."""
-    wanted: list[tuple[str, float]] = [
-        (u.username, u.ui_logins_per_day)
+    wanted: list[tuple[str, float, list[int] | None]] = [
+        (u.username, u.ui_logins_per_day, u.ui_login_hours)
         for u in scenario.users
         if u.ui_logins_per_day > 0 and u.active
     ]
     for group in scenario.user_groups:
         if group.ui_logins_per_day > 0:
             wanted.extend(
-                (name, group.ui_logins_per_day) for name in group_usernames(group, scenario)
+                (name, group.ui_logins_per_day, group.ui_login_hours)
+                for name in group_usernames(group, scenario)
             )
     out = []
-    for username, per_day in wanted:
+    for username, per_day, hours in wanted:
         user = target.user_by_username(username)
         if user is None:
             report.skipped.append(f"UI user {username}: not in the org")
             continue
         out.append(
-            UiUserCtx(user_id=user["Id"], username=user.get("Username", username), per_day=per_day)
+            UiUserCtx(
+                user_id=user["Id"],
+                username=user.get("Username", username),
+                per_day=per_day,
+                hours=tuple(hours) if hours is not None else None,
+            )
         )
+    return out
+
+
+def last_ui_logins(
+    target: BackfillTarget, scenario: Scenario, report: BackfillReport
+) -> list[LoginEvent]:
+    """The users' last UI logins the scenario names (before its start), as LoginHistory
+    keeps them: six months back, no further."""
+    kept_since = scenario.org.start - timedelta(days=LOGIN_HISTORY_DAYS)
+    out = []
+    for u in scenario.users:
+        if u.last_ui_login is None:
+            continue
+        user = target.user_by_username(u.username)
+        if user is None:
+            report.skipped.append(f"last UI login of {u.username}: not in the org")
+            continue
+        when = u.last_ui_login.astimezone(UTC)
+        event = last_ui_login(
+            user["Id"], user.get("Username", u.username), when, scenario.org.my_domain
+        )
+        if when >= kept_since:
+            out.append(event)
+        else:
+            target.set_last_login(user["Id"], when)  # LoginHistory no longer has it
     return out
 
 
@@ -167,6 +200,7 @@ def backfill(
             my_domain=scenario.org.my_domain,
             workloads=workloads,
             ui_users=people,
+            real_time=getattr(target, "real_time_events", False),
         )
         for d in day_list
     ]
@@ -181,11 +215,12 @@ def backfill(
         # process can copy a held lock into the child.
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
             for result in pool.map(render_day, tasks):
-                _absorb(result, store, report, logins, refreshes)
+                _absorb(result, target, store, report, logins, refreshes)
     else:
         for task in tasks:
-            _absorb(render_day(task), store, report, logins, refreshes)
+            _absorb(render_day(task), target, store, report, logins, refreshes)
 
+    logins.extend(last_ui_logins(target, scenario, report))
     logins.sort(key=lambda e: (e.timestamp, e.request_id))
     for event in logins:
         if store.retained(event.timestamp.date(), now):
@@ -197,6 +232,10 @@ def backfill(
         last[event.user_id] = event.timestamp  # sorted: the last one wins
     for user_id, when in last.items():
         target.set_last_login(user_id, when)
+    for (user_id, app_name), (uses, last_used) in _uses_before(
+        workloads, day_list[0] if day_list else today, now
+    ).items():
+        target.note_token_use(user_id, app_name, uses, last_used)
     for (user_id, app_name), (uses, last_used) in refreshes.items():
         target.note_token_use(user_id, app_name, uses, last_used)
     report.logins = len(logins)
@@ -205,8 +244,39 @@ def backfill(
     return report
 
 
+def sessions_per_run_day(spec: Workload) -> int:
+    """How many login sessions (refresh-token uses) the workload opens on a day it runs:
+    the login slots its active hours touch."""
+    s = spec.schedule
+    every = min(max(s.login_every_minutes, 1), 1440)
+    return len(
+        {k for h in set(s.hours) for k in range(h * 60 // every, (h * 60 + 59) // every + 1)}
+    )
+
+
+def _uses_before(
+    workloads: list[WorkloadCtx], first_day: date, now: datetime
+) -> dict[tuple[str, str], tuple[int, datetime]]:
+    """The refresh tokens' use from their grant to the first backfilled day: the schedule
+    ran all along, so a token granted 180 days ago has 180 days of uses on it."""
+    out: dict[tuple[str, str], tuple[int, datetime]] = {}
+    for w in workloads:
+        if w.spec.auth != "refresh_token":
+            continue
+        granted = (now - timedelta(days=w.spec.token_age_days)).date()
+        days = [granted + timedelta(days=i) for i in range((first_day - granted).days)]
+        runs = sum(1 for d in days if w.spec.schedule.runs_on(d))
+        if runs:
+            out[(w.user_id, w.app_name or w.spec.app)] = (
+                runs * sessions_per_run_day(w.spec),
+                datetime.combine(first_day, time(0), UTC) - timedelta(minutes=1),
+            )
+    return out
+
+
 def _absorb(
     result: DayResult,
+    target: BackfillTarget,
     store: EventStore,
     report: BackfillReport,
     logins: list[LoginEvent],
@@ -220,6 +290,8 @@ def _absorb(
         report.calls_by_workload[name] = report.calls_by_workload.get(name, 0) + n
         report.api_calls += n
     logins.extend(result.logins)
+    if result.api_events:
+        target.add_api_events(result.api_events)
     for key, (uses, last_used) in result.refreshes.items():
         prev_uses, prev_last = refreshes.get(key, (0, last_used))
         refreshes[key] = (prev_uses + uses, max(prev_last, last_used))
@@ -238,6 +310,8 @@ class MemoryTarget:
         self.login_history: list[dict] = []
         self.token_uses: list[tuple[str, str, int, datetime]] = []
         self.last_login: dict[str, datetime] = {}
+        self.real_time_events = False  # set to collect ApiEvent rows
+        self.api_events: list[dict] = []
 
     def user_by_username(self, username: str) -> dict | None:
         key = username.lower()
@@ -258,3 +332,6 @@ class MemoryTarget:
 
     def set_last_login(self, user_id: str, when: datetime) -> None:
         self.last_login[user_id] = when
+
+    def add_api_events(self, rows: list[dict]) -> None:
+        self.api_events.extend(rows)

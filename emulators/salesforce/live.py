@@ -236,11 +236,18 @@ class LiveClock:
             [],
             [],
         )
+        api_events: list[dict[str, object]] = []
         records, counts = render_run(
-            ctx, task, rest[:allowed], synth_session, tag=f"{self.seed}|{w.name}|{run.at}"
+            ctx,
+            task,
+            rest[:allowed],
+            synth_session,
+            tag=f"{self.seed}|{w.name}|{run.at}",
+            api_events=api_events if self.org.real_time_events else None,
         )
         for event_type, rows in records.items():
             self.org.events.add_records(run.day, event_type, rows)
+        self.org.add_api_events(api_events)
         for call, n in counts:
             r = outcomes[outcome_key(call)]
             if r.ok:

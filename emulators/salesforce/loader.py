@@ -102,6 +102,7 @@ def build_org(scenario: Scenario, *, seed: int = 0, follow_wall_clock: bool = Fa
         clock=SimClock(spec.start, follow_wall_clock=follow_wall_clock),
         edition=spec.edition,
         event_monitoring=spec.event_monitoring,
+        real_time_events=spec.real_time_event_monitoring,
         retention_days=scenario.retention_days,
         daily_api_limit=spec.daily_api_limit,
         seed=seed,
@@ -510,8 +511,8 @@ def _workload_credentials(
             user_id=user["Id"],
             app_id=app.app_id,
             app_name=app.name,
-            created=org.clock.now() - timedelta(days=180),
-            last_used=org.clock.now() - timedelta(days=1),
+            created=org.clock.now() - timedelta(days=w.token_age_days),
+            last_used=org.clock.now() - timedelta(days=w.token_age_days),  # uses move it on
         )
         org.refresh_grants[grant.token] = grant
         org.sync_oauth_token(grant)

@@ -892,6 +892,42 @@ def _setup_objects() -> list[ObjectDef]:
     ]
 
 
+def api_event_object() -> ObjectDef:
+    """ApiEvent: the big object storing Real-Time Event Monitoring's ApiEventStream, one
+    row per query a user made through the API, with its text (reference 2.6). Only orgs
+    with Real-Time Event Monitoring have it. Access: the real View Real-Time Event
+    Monitoring Data permission is not modelled; View All Data or View Event Log Files
+    stand in (unverified)."""
+    return setup_object(
+        "ApiEvent",
+        None,
+        [
+            ro("EventDate", "datetime"),
+            ro("EventIdentifier"),
+            ro("UserId", "reference", reference_to=("User",)),
+            ro("Username"),
+            ro("Query", "textarea", filterable=False),
+            ro("QueriedEntities", filterable=False),
+            ro("Operation", "picklist", picklist_values=("Query", "QueryMore", "Count")),
+            ro("ApiType", "picklist"),
+            ro("ApiVersion", "double"),
+            ro("Application", filterable=False),
+            ro("Client", filterable=False),
+            ro("ConnectedAppId", filterable=False),
+            ro("SourceIp", filterable=False),
+            ro("RowsProcessed", "double"),
+            ro("SessionKey", filterable=False),
+            ro("LoginKey", filterable=False),
+        ],
+        createable=False,
+        updateable=False,
+        deletable=False,
+        retrieveable=False,
+        view_all_permissions=("ViewAllData", "ViewEventLogFiles"),
+        access="perm",
+    )
+
+
 def standard_schema() -> Schema:
     schema = Schema(_business_objects() + _setup_objects())
     schema.alias("OAuthToken", "OauthToken")

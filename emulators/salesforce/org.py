@@ -9,19 +9,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from . import rules
 from .access import EffectiveAccess, compute
 from .clock import SimClock
-from .eventlog.events import ApiCall, LoginEvent
+from .eventlog.events import ApiCall, LoginEvent, api_event_row, in_family
 from .eventlog.logins import login_history_row
 from .eventlog.store import EventStore
 from .exceptions import SalesforceError, insufficient_access, invalid_session, not_found
 from .ids import IdFactory, is_valid_id, to18
-from .objects import standard_schema
+from .objects import api_event_object, standard_schema
 from .schema import FieldDef, ObjectDef, Schema
 from .sessions import ApiCounter, AuthCode, RefreshGrant, Session
 from .values import from_json, to_json
@@ -92,6 +92,8 @@ class Org:
     clock: SimClock
     edition: str = "Enterprise"
     event_monitoring: bool = False
+    # Real-Time Event Monitoring: the ApiEvent object, a row per API query with its text.
+    real_time_events: bool = False
     retention_days: int = 1
     daily_api_limit: int = 100_000
     api_version: str = "59.0"
@@ -99,6 +101,8 @@ class Org:
     schema: Schema = field(default_factory=standard_schema)
 
     def __post_init__(self) -> None:
+        if self.real_time_events and self.schema.get("ApiEvent") is None:
+            self.schema.add(api_event_object())
         self.ids = IdFactory(self.seed)
         self.lock = threading.RLock()
         self.tables: dict[str, dict[str, dict]] = {o.name.lower(): {} for o in self.schema}
@@ -352,7 +356,22 @@ class Org:
     # ------------------------------------------------------------------ events
 
     def record_call(self, call: ApiCall) -> None:
+        # A call made over REST for a workload of another API is logged as that API's call.
+        if call.api_family != "REST" and call.uri.startswith("/services/data/"):
+            call = in_family(replace(call, api_family="REST"), call.api_family)
         self.events.record_api_call(call)
+        answered = call.status_code < 400 and call.operation == "query" and call.query
+        if self.real_time_events and answered:
+            self.add_api_events([api_event_row(call)])
+
+    def add_api_events(self, rows: list[dict[str, Any]]) -> None:
+        """ApiEvent rows (Real-Time Event Monitoring): none without it."""
+        if not self.real_time_events:
+            return
+        with self.lock:
+            table = self.table("ApiEvent")
+            for row in rows:
+                table[row["EventIdentifier"]] = {"__type": "ApiEvent", "Id": None, **row}
 
     def record_login(self, event: LoginEvent, *, login_history: bool = True) -> str | None:
         """A login: LoginHistory row (unless the flow leaves none), Login event, LastLoginDate.

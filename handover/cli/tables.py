@@ -13,6 +13,7 @@ _STYLE = {
     "unclear": "yellow",
     "dedicated_integration": "green",
     "human_interactive": "cyan",
+    "handover": "dim",
 }
 
 

@@ -4,12 +4,15 @@ Everything is re-exported here: ``from handover.models import Finding`` is the w
 
 from .base import FrozenModel
 from .discovery import (
+    HANDOVER_CLIENT,
     INTEGRATION_LICENSE,
     VERDICTS,
     AppRef,
+    Basis,
     EventLogFileMeta,
     Evidence,
     Finding,
+    TokenGrant,
     UsageProfile,
     UserInfo,
     Verdict,
@@ -43,10 +46,12 @@ from .plan import (
 )
 
 __all__ = [
+    "HANDOVER_CLIENT",
     "INTEGRATION_LICENSE",
     "VERDICTS",
     "AccessPlan",
     "AppRef",
+    "Basis",
     "Blocker",
     "Cadence",
     "ConnectedAppAccess",
@@ -74,6 +79,7 @@ __all__ = [
     "PlanOperation",
     "PlanRefusal",
     "Provenance",
+    "TokenGrant",
     "UsageProfile",
     "UserInfo",
     "Verdict",

@@ -13,16 +13,24 @@ from pydantic import Field
 from .base import FrozenModel
 
 Verdict = Literal[
-    "integration_under_human", "dedicated_integration", "human_interactive", "unclear"
+    "integration_under_human", "dedicated_integration", "human_interactive", "unclear", "handover"
 ]
 VERDICTS: tuple[Verdict, ...] = (
     "integration_under_human",
     "dedicated_integration",
     "human_interactive",
     "unclear",
+    "handover",  # handover's own calls, as the user it connects as: never flagged or planned
 )
 
 INTEGRATION_LICENSE = "Salesforce Integration"
+# The client name handover puts on every call it makes (Sforce-Call-Options), so the event
+# logs tell its own traffic apart from the traffic it judges.
+HANDOVER_CLIENT = "handover"
+# What the rows of a finding's evidence rest on, each with its own depth of history: the
+# API event logs (a day per daily run on a free-logs org), the logins (LoginHistory goes
+# back months), the refresh token's own dates, or nothing that accrues.
+Basis = Literal["api", "logins", "token", "none"]
 
 
 class UserInfo(FrozenModel):
@@ -62,6 +70,14 @@ class AppRef(FrozenModel):
         return AppRef(key=f"client:{client_name}", name=client_name)
 
 
+class TokenGrant(FrozenModel):
+    """One OauthToken row (a refresh-token grant) of the pair: its own use count and dates."""
+
+    use_count: int
+    created: datetime | None = None
+    last_used: datetime | None = None
+
+
 class UsageProfile(FrozenModel):
     """Everything observed for one (user, app or client) pair over the evidence window.
 
@@ -85,15 +101,32 @@ class UsageProfile(FrozenModel):
     status_codes: dict[str, int] = Field(default_factory=dict)
     source_ips: dict[str, int] = Field(default_factory=dict)
     # Logins attributed to this app (LoginHistory.Application / Login events), by
-    # "LoginType|LoginSubType" label, e.g. "Remote Access 2.0|OAuth Client Credentials".
+    # "LoginType|LoginSubType" label, e.g. "Remote Access 2.0|OAuth Client Credentials",
+    # over the login window: every day of login history the store holds, up to
+    # DetectionSettings.login_window_days (LoginHistory reaches back months, the free event
+    # logs one day). Per label also the days with logins and the UTC hours they fell in.
     logins: dict[str, int] = Field(default_factory=dict)
-    token_use_count: int | None = None  # OauthToken.UseCount (refresh-token grants only)
-    token_last_used: datetime | None = None
-    # The same user's interactive (browser) logins in the window, any app.
+    login_days: dict[str, list[date]] = Field(default_factory=dict)
+    login_hours: dict[str, list[int]] = Field(default_factory=dict)
+    # The login history behind those: its first day, and how many days of it the login
+    # window holds (0: the store holds no login history at all).
+    login_history_since: date | None = None
+    login_days_covered: int = 0
+    # The pair's refresh-token grants (OauthToken rows): use counts with their own dates.
+    token_grants: list[TokenGrant] = Field(default_factory=list)
+    # The same user's interactive (browser) logins in the window, any app, and the latest
+    # one in all the login history the store holds (None: none there).
     user_ui_logins: int = 0
     user_last_ui_login: datetime | None = None
     # Whether the user can reach the app through a pre-authorization (SetupEntityAccess).
     preauthorized: bool | None = None
+    # The pair is handover itself: the user it connects as, calling as HANDOVER_CLIENT.
+    is_handover: bool = False
+
+    @property
+    def token_use_count(self) -> int | None:
+        """OauthToken.UseCount over the pair's grants; None when it holds none."""
+        return sum(g.use_count for g in self.token_grants) if self.token_grants else None
 
 
 class Evidence(FrozenModel):
@@ -104,6 +137,7 @@ class Evidence(FrozenModel):
     value: Any
     weight: float  # signed contribution to the integration score
     detail: str = ""
+    basis: Basis = "none"  # what the row rests on: its weight is held back while that is thin
 
 
 class Finding(FrozenModel):

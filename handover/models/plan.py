@@ -52,6 +52,10 @@ class FieldEvidence(FrozenModel):
     first_seen: datetime
     last_seen: datetime
     example: str = ""
+    # The logs the query texts came from ("API": the SOAP API file; "ApiEvent": Real-Time
+    # Event Monitoring). Left out of the JSON when unknown, so plans saved before it hash
+    # as they did.
+    sources: list[str] = Field(default_factory=list, exclude_if=lambda v: not v)
 
 
 class ObjectFlags(FrozenModel):
@@ -273,6 +277,9 @@ class FieldCoverage(FrozenModel):
     # Fields seen in the evidence that carry no field-level security (Id, Name, audit
     # fields, required fields): always accessible once the object is.
     always_accessible: list[str] = Field(default_factory=list)
+    # Where observed reads' fields came from (FieldEvidence.sources of the object's fields);
+    # left out of the JSON when there are none, so older plans hash as they did.
+    read_sources: list[str] = Field(default_factory=list, exclude_if=lambda v: not v)
 
 
 class EvidenceWindow(FrozenModel):

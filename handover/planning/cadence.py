@@ -24,6 +24,12 @@ believe we have seen everything the integration does:
 Cycles observed = min(runs, days observed since the first run // cycle): both seeing it
 run twice and covering two cycles' worth of days are needed, so a weekly job seen on day 1
 and day 8 of a 10-day window has 1 cycle, not 2.
+
+The window is the finding's, clipped to the store's history: days before the first
+discovery run are before history, neither observed nor gaps (usage/coverage_records.py).
+When a rule refuses, it says on which date planning again will pass it, if discovery keeps
+running daily: a day's logs are ingested by the discovery run of the next morning, so a
+rule that needs the logs of day D passes on D + 1 (``plan_date``).
 """
 
 from __future__ import annotations
@@ -115,6 +121,12 @@ def assess_evidence(inputs: PlanInputs, settings: PlanSettings) -> tuple[Evidenc
     return window, _insufficiencies(inputs, window, reading, settings)
 
 
+def plan_date(last_log_day: date) -> date:
+    """The first date a plan can see the logs of ``last_log_day``: the discovery run of the
+    next morning ingests them (free logs are written overnight)."""
+    return last_log_day + timedelta(days=1)
+
+
 def _days(n: int) -> str:
     return f"{n} day" if n == 1 else f"{n} days"
 
@@ -145,7 +157,7 @@ def _insufficiencies(
         reasons.append(
             f"Only {_days(w.days_observed)} of logs observed; a plan needs at least "
             f"{settings.min_days_observed}. Keep daily discovery running and plan again on or "
-            f"after {w.end + timedelta(days=more)}."
+            f"after {plan_date(w.end + timedelta(days=more))}."
         )
     unaccounted = w.days_in_window - w.days_observed - len(w.gap_days) - len(w.unrecorded_days)
     if w.unrecorded_days or unaccounted > 0:
@@ -163,10 +175,14 @@ def _insufficiencies(
             "inconsistent. Rebuild it before planning."
         )
     if len(w.gap_days) > settings.max_gap_days:
+        # The window slides a day each morning: the oldest gaps leave it one by one.
+        leaving = w.gap_days[len(w.gap_days) - settings.max_gap_days - 1]
+        length = (inputs.finding.window_end - inputs.finding.window_start).days + 1
         reasons.append(
             f"The logs of {_days(len(w.gap_days))} are lost ({_dates(w.gap_days)}); a plan "
             f"tolerates {settings.max_gap_days}. The integration may have done something only "
-            "on those days: plan again once the window has moved past them."
+            "on those days: plan again once the window has moved past them, on or after "
+            f"{plan_date(leaving + timedelta(days=length))}."
         )
     # Operations of unknown kind are observed too: they block the plan rather than void it.
     if not inputs.operations and not unknown_operations(inputs.other_operations):
@@ -187,10 +203,10 @@ def _insufficiencies(
         )
     elif reading.cycles < settings.min_cycles:
         assert reading.period_days is not None and w.first_active is not None
-        ready_on = w.first_active + timedelta(days=settings.min_cycles * reading.period_days - 1)
+        covered = w.first_active + timedelta(days=settings.min_cycles * reading.period_days - 1)
         when = (
-            f"plan again on or after {ready_on}"
-            if ready_on > w.end
+            f"plan again on or after {plan_date(covered)}"
+            if covered > w.end
             else "plan again after its next run"
         )
         reasons.append(

@@ -110,9 +110,14 @@ def derive_fields(
             out, inputs, names, obj, read_src, write_src, reads, writes, read_ev, edit_ev
         )
         if ops:
+            sources = sorted({src for fe in read_ev for src in fe.sources})
             out.coverage.append(
                 FieldCoverage(
-                    object=obj, reads=read_src, writes=write_src, always_accessible=always
+                    object=obj,
+                    reads=read_src,
+                    writes=write_src,
+                    always_accessible=always,
+                    read_sources=sources if read_src == "observed" else [],
                 )
             )
         if "not_planned" in (read_src, write_src) and names.described(obj):

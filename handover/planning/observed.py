@@ -117,6 +117,7 @@ def merge_fields(inputs: PlanInputs, names: Names) -> list[FieldEvidence]:
             first_seen=min(r.first_seen for r in rows),
             last_seen=max(r.last_seen for r in rows),
             example=_example([(r.count, r.example) for r in rows]),
+            sources=sorted({src for r in rows for src in r.sources}),
         )
         for (path, _), rows in sorted(groups.items())
     ]

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_va
 from simple_salesforce import Salesforce
 
 from ..errors import ConfigError
+from ..models import HANDOVER_CLIENT
 from .translate import translated
 
 
@@ -154,6 +155,8 @@ def login(config: OrgConfig, *, api_version: str, timeout: float) -> Salesforce:
     """A logged-in simple-salesforce client (errors translated, secrets never echoed)."""
     config.check()
     session = _TimeoutSession(timeout)
+    # Every call handover makes names it, so the event logs tell its own traffic apart.
+    session.headers["Sforce-Call-Options"] = f"client={HANDOVER_CLIENT}"
     with translated(f"logging in to {config.name}"):
         if config.auth == "emulator":
             session.verify = str(config.ca_bundle)

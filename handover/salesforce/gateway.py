@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from simple_salesforce.util import exception_handler
 
 from .. import ids
 from ..datetimes import parse_sf_datetime, soql_datetime
-from ..errors import SalesforceGatewayError
+from ..errors import PermissionDenied, SalesforceGatewayError, TransientSalesforceError
 from ..models import EventLogFileMeta, HumanAccess, UserInfo
 from .access import (
     OBJECT_PERMISSION_FIELDS,
@@ -29,6 +29,7 @@ from .translate import translated
 
 USER_FIELDS = "Id, Username, Name, Email, IsActive, LastLoginDate, Title, Department, Profile.Name, Profile.UserLicense.Name"
 LOGIN_FIELDS = "Id, UserId, LoginTime, LoginType, LoginSubType, Status, Application, ApiType, SourceIp, Browser, Platform"
+API_EVENT_FIELDS = "EventDate, UserId, Query, QueriedEntities, ConnectedAppId, Application, Client"
 OAUTH_TOKEN_CAP = 2500  # OauthToken: queryMore stops at 2,500 rows in total
 # Ids per "IN (...)" list and Permissions* fields per PermissionSet query: queries go out as
 # GET URLs, and Salesforce refuses URIs over 16,384 characters (200 ids: ~4,400; a real org
@@ -45,6 +46,8 @@ class SalesforceGateway:
         self.api_calls = 0  # every HTTP request made to the org, for the run's API budget
         self._org_now: datetime | None = None
         self._org_id: str | None = None
+        self._own_user_id: str | None = None
+        self._api_events: bool | None = None
         self._describe_global: dict[str, Any] | None = None
         self._permission_fields: list[str] | None = None
         self._data_objects: list[str] | None = None
@@ -85,6 +88,25 @@ class SalesforceGateway:
                     parsedate_to_datetime(header).astimezone(UTC) if header else datetime.now(UTC)
                 )
         return self._org_now
+
+    def own_user_id(self) -> str | None:
+        """The user handover connects as (OAuth userinfo), read once; None when the org
+        will not say (a token without the scope): then nothing is taken for handover's own
+        traffic, and its calls are judged like any other pair's."""
+        if self._own_user_id is None:
+            try:
+                with translated("reading who handover connects as (userinfo)"):
+                    info = self._sf.oauth2("userinfo")
+                    self._count()
+            except TransientSalesforceError:
+                raise  # retried with the login (tasks/connect.py)
+            except SalesforceGatewayError:
+                return None
+            user = str((info or {}).get("user_id") or "")
+            if not ids.is_valid_id(user):
+                return None
+            self._own_user_id = ids.to18(user)
+        return self._own_user_id
 
     def org_id(self) -> str:
         if self._org_id is None:
@@ -175,6 +197,29 @@ class SalesforceGateway:
         return self.iter_query(
             f"SELECT {LOGIN_FIELDS} FROM LoginHistory{where} ORDER BY LoginTime",
             what="reading LoginHistory",
+        )
+
+    def api_events_available(self) -> bool:
+        """Whether the org answers for ApiEvent (Real-Time Event Monitoring, and handover's
+        user may read it): an org without it calls the object unsupported (INVALID_TYPE)."""
+        if self._api_events is None:
+            try:
+                self.query_all("SELECT EventDate FROM ApiEvent LIMIT 1", what="checking ApiEvent")
+                self._api_events = True
+            except PermissionDenied as e:
+                if e.error_code != "INVALID_TYPE":
+                    raise
+                self._api_events = False
+        return self._api_events
+
+    def api_events(self, day: date) -> Iterator[dict]:
+        """ApiEvent rows of one UTC day: every API query with its text (REST and SOAP)."""
+        start = datetime.combine(day, datetime.min.time(), UTC)
+        end = start + timedelta(days=1)
+        return self.iter_query(
+            f"SELECT {API_EVENT_FIELDS} FROM ApiEvent WHERE EventDate >= {soql_datetime(start)} "
+            f"AND EventDate < {soql_datetime(end)}",
+            what=f"reading ApiEvent of {day}",
         )
 
     def event_log_files(self, event_types: list[str]) -> list[EventLogFileMeta]:

@@ -1,6 +1,10 @@
 """Which days the store has: every (day, event type) a run saw is recorded as ingested,
 empty (no events that day) or gap (the file was due but had already expired: a missed
-run). Reports show the gaps; nothing is silently ignored."""
+run). Reports show the gaps; nothing is silently ignored.
+
+History begins with the first day the store holds logs for (ingested or known empty):
+days before it are before history, neither observed nor gaps. Earlier releases recorded
+the days before a first run as gaps; those records are read as before history too."""
 
 from __future__ import annotations
 
@@ -14,6 +18,9 @@ from .model import COVERAGE_STATUSES, Coverage, CoverageGap
 
 # Days whose API traffic can be profiled: the free file, else the paid ones (same calls).
 API_EVENT_TYPES = ("ApiTotalUsage", "RestApi", "API", "BulkApi", "BulkApi2")
+# The event log files whose days make handover's history (ApiEvent, read with SOQL for
+# field lists, does not: a day of it alone holds no API traffic to profile).
+HISTORY_TYPES = (*API_EVENT_TYPES, "Login")
 
 
 def upsert_coverage(
@@ -50,21 +57,35 @@ def _days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
+def history_began(conn: Connection, org: str) -> date | None:
+    """The first day the store holds logs for (ingested or known empty); None before the
+    first run. A gap is never the first record: nothing was lost before history began."""
+    c = t.coverage.c
+    query = select(func.min(c.day)).where(
+        c.org_id == org, c.status != "gap", c.event_type.in_(HISTORY_TYPES)
+    )
+    value: date | None = conn.execute(query).scalar()
+    return value
+
+
 def read_coverage(conn: Connection, org: str, start: date, end: date) -> Coverage:
     c = t.coverage.c
+    first_ever = history_began(conn, org)
+    # No history yet: nothing to read.
+    start_read = max(start, first_ever) if first_ever is not None else end + timedelta(days=1)
     rows = conn.execute(
         select(c.day, c.event_type, c.status, c.note)
-        .where(c.org_id == org, c.day >= start, c.day <= end)
+        .where(c.org_id == org, c.day >= start_read, c.day <= end)
         .order_by(c.day, c.event_type)
     ).all()
-    first_ever = conn.execute(select(func.min(c.day)).where(c.org_id == org)).scalar()
     observed: set[date] = set()
     recorded: set[date] = set()
     gaps: list[CoverageGap] = []
     types: dict[str, int] = {}
     records: dict[str, dict[date, str]] = {}
     for day, event_type, status, note in rows:
-        recorded.add(day)
+        if event_type in HISTORY_TYPES:
+            recorded.add(day)
         records.setdefault(event_type, {})[day] = status
         if status == "gap":
             gaps.append(CoverageGap(day, event_type, note or "log file expired before ingestion"))
@@ -73,8 +94,8 @@ def read_coverage(conn: Connection, org: str, start: date, end: date) -> Coverag
             observed.add(day)
         if status == "ingested":
             types[event_type] = types.get(event_type, 0) + 1
-    # Days after the store's first record with no record at all: a run that never got as
-    # far as recording (a crash, a paused schedule). Days before it are before history.
+    # Days since history began with no record at all: a run that never got as far as
+    # recording (a crash, a paused schedule). Days before it are before history.
     unrecorded = [
         d
         for d in _days(start, end)
@@ -95,6 +116,7 @@ def read_coverage(conn: Connection, org: str, start: date, end: date) -> Coverag
         unrecorded_days=unrecorded,
         unparsed_types=sorted(unknown),
         records=records,
+        history_began=first_ever,
     )
 
 

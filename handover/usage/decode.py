@@ -98,6 +98,18 @@ def _bulk_operation(method: str, shape: str, entity: str) -> str:
     return "query" if entity or not creates_job else UNKNOWN_BULK
 
 
+# A client's version: "DataLoaderBatch/59.0.0", "python-requests/2.32 (x)", "Tool 2.1.3".
+_CLIENT_VERSION = re.compile(r"\s*/\s*v?[0-9][^/]*$|\s+v?[0-9]+(?:\.[0-9]+)+\S*$")
+
+
+@lru_cache(maxsize=4096)
+def client_identity(name: str) -> str:
+    """An API client as one client whatever its version: "DataLoaderBatch/59.0.0" and
+    "DataLoaderBatch/60.0.0" are one Data Loader, so its finding survives an upgrade."""
+    stripped = name.strip()
+    return _CLIENT_VERSION.sub("", stripped) or stripped
+
+
 def method_operation(name: str) -> str:
     """A SOAP method or Bulk operation type -> operation ("query_all" -> "query")."""
     key = name.replace("_", "").lower()

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from ..errors import StoreError
+from .decode import client_identity
 
 CoverageStatus = Literal["ingested", "gap", "empty"]
 COVERAGE_STATUSES: tuple[CoverageStatus, ...] = ("ingested", "gap", "empty")
@@ -63,6 +64,8 @@ class Coverage:
     unparsed_types: list[str] = field(default_factory=list)  # ingested, but no parser
     # event type -> day -> "ingested" | "gap" | "empty", as recorded
     records: dict[str, dict[date, str]] = field(default_factory=dict)
+    # The first day the store holds logs for: days before it are before history.
+    history_began: date | None = None
 
     @property
     def gap_days(self) -> list[date]:
@@ -81,6 +84,7 @@ class Coverage:
         return {
             "window_start": self.start,
             "window_end": self.end,
+            "history_began": self.history_began,
             "days_in_window": (self.end - self.start).days + 1,
             "days_observed": len(self.days_observed),
             "gaps": [
@@ -93,10 +97,11 @@ class Coverage:
 
 
 def app_key_of(app_id18: str, client_name: str) -> str:
-    """Same keys as ``AppRef.for_app`` / ``AppRef.for_client``."""
+    """Same keys as ``AppRef.for_app`` / ``AppRef.for_client``; a client without its
+    version (``decode.client_identity``)."""
     if app_id18:
         return f"app:{app_id18}"
-    return f"client:{client_name}" if client_name else "none"
+    return f"client:{client_identity(client_name)}" if client_name else "none"
 
 
 def _hours() -> list[int]:

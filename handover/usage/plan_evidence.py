@@ -23,7 +23,7 @@ from sqlalchemy import Connection, func, or_, select
 
 from ..models import FieldEvidence, OperationEvidence
 from ..store import tables as t
-from .coverage_records import API_EVENT_TYPES, api_sources_by_day, read_coverage
+from .coverage_records import API_EVENT_TYPES, api_sources_by_day, history_began, read_coverage
 
 PLAN_OPERATIONS = ("query", "retrieve", "create", "update", "upsert", "delete")
 # Operations that need no object permission (the session itself, the schema, limits).
@@ -54,7 +54,7 @@ class EvidenceCoverage:
     """The days of a window the store can speak for, as the planner needs them.
 
     ``start`` / ``end`` are the requested window clipped to the store's history (days
-    before its first record were never ours to see; a last day a run could not decide yet
+    before history began were never ours to see; a last day a run could not decide yet
     is not known either). Every other day is observed (API logs ingested or known empty),
     a reported gap, or unrecorded (no API record at all)."""
 
@@ -71,10 +71,9 @@ def _days(start: date, end: date) -> list[date]:
 
 def evidence_coverage(conn: Connection, org: str, start: date, end: date) -> EvidenceCoverage:
     c = t.coverage.c
-    first, last = conn.execute(
-        select(func.min(c.day), func.max(c.day)).where(c.org_id == org)
-    ).one()
-    if first is not None:
+    first = history_began(conn, org)
+    last = conn.execute(select(func.max(c.day)).where(c.org_id == org)).scalar()
+    if first is not None and last is not None:
         start, end = max(start, first), min(end, last)
     if first is None or end < start:
         return EvidenceCoverage(start, max(start, end), [], [], [])
@@ -254,19 +253,23 @@ def field_evidence(
     conn: Connection, org: str, user: str, app_key: str, start: date, end: date
 ) -> list[FieldEvidence]:
     """Per (field, access) from query texts: "Object.Field", calls, first and last day
-    (midnight UTC: the store keeps fields per day), an example query."""
+    (midnight UTC: the store keeps fields per day), an example query, and the logs the
+    query texts came from (the SOAP API file "API", Real-Time Event Monitoring's
+    "ApiEvent")."""
     f = t.field_usage.c
-    query = select(f.entity, f.field, f.access, f.day, f.count, f.example).where(
+    query = select(f.entity, f.field, f.access, f.day, f.count, f.example, f.event_type).where(
         f.org_id == org, f.user_id == user, f.app_key == app_key, f.day >= start, f.day <= end
     )
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for entity, name, access, day, count, example in conn.execute(query):
+    for entity, name, access, day, count, example, source in conn.execute(query):
         g = groups.setdefault(
-            (entity, name, access), {"count": 0, "first": day, "last": day, "ex": Counter()}
+            (entity, name, access),
+            {"count": 0, "first": day, "last": day, "ex": Counter(), "src": set()},
         )
         g["count"] += count
         g["first"], g["last"] = min(g["first"], day), max(g["last"], day)
         g["ex"][example] += count
+        g["src"].add(source)
     return [
         FieldEvidence.model_validate(
             {
@@ -276,6 +279,7 @@ def field_evidence(
                 "first_seen": _midnight(g["first"]),
                 "last_seen": _midnight(g["last"]),
                 "example": _busiest(g["ex"]),
+                "sources": sorted(g["src"]),
             }
         )
         for (entity, name, access), g in sorted(groups.items())

@@ -1,20 +1,27 @@
 """Store -> UsageProfile: one per (user, app or client) pair with API traffic in a window,
 with everything detection weighs: cadence (hours, weekdays, days active), operations,
-source IPs, the logins through the same app, token use, the user's own browser logins,
-and whether the user is pre-authorized for the app. Read-only."""
+source IPs, the logins through the same app, token grants, the user's own browser logins,
+and whether the user is pre-authorized for the app. Read-only.
+
+Each kind of evidence is read over the history the store holds of it: the API event logs
+over the window, the logins over the login window (LoginHistory reaches back months, so a
+first run already holds them), the user's last UI login over all of it, the refresh
+tokens with their own dates."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, literal, select
 
-from ..models import AppRef, UsageProfile, UserInfo
+from ..models import HANDOVER_CLIENT, AppRef, TokenGrant, UsageProfile, UserInfo
+from ..signals import login_kind
 from ..store import tables as t
 from .coverage_records import api_sources_by_day
+from .decode import client_identity
 from .model import Coverage
 
 _FREE = "ApiTotalUsage"
@@ -109,31 +116,55 @@ def _app_names(conn: Connection, org: str) -> dict[str, str]:
     return {a: n for a, n in conn.execute(select(c.app_id, c.name).where(c.org_id == org))}
 
 
-def _logins(conn: Connection, org: str, start: date, end: date) -> list[Any]:
+@dataclass(frozen=True)
+class _Logins:
+    """Login rows of the login window, and the history behind them."""
+
+    rows: list[Any]  # (user, application, type, sub type, status, day, calls, last_at, *hours)
+    since: date | None  # the first day of login history the store holds
+    days_covered: int  # days of the login window that history holds
+    last_ui: dict[str, datetime]  # user -> latest successful interactive login, all history
+
+
+def _login_history(conn: Connection, org: str, since: date, end: date) -> _Logins:
+    """Login rows of [since, end] as far as the store holds them. LoginHistory is read with
+    a cursor, so its days are continuous from the first run's six months on. Without any
+    (an org whose LoginHistory could not be read), the Login event files: they have no
+    application name, still tell browser logins apart, and count only on the days they
+    were ingested (a day without a file is no evidence of no login)."""
     h = t.login_history_daily.c
-    query = select(
-        h.user_id, h.application, h.login_type, h.login_sub_type, h.status, h.calls, h.last_at
+    began: date | None = conn.execute(select(func.min(h.day)).where(h.org_id == org)).scalar()
+    app: Any = h.application
+    if began is not None:
+        lo = max(since, began)
+        covered = max((end - lo).days + 1, 0)
+    else:
+        h, app, c = t.login_events_daily.c, literal(""), t.coverage.c
+        held = select(c.day).where(
+            c.org_id == org, c.event_type == "Login", c.status != "gap", c.day <= end
+        )
+        days = list(conn.execute(held).scalars())
+        began, covered, lo = min(days, default=None), sum(1 for d in days if d >= since), since
+    cols = [h.user_id, app, h.login_type, h.login_sub_type, h.status, h.day, h.calls,
+            h.last_at, *[h[x] for x in t.HOURS]]  # fmt: skip
+    rows = conn.execute(select(*cols).where(h.org_id == org, h.day >= lo, h.day <= end)).all()
+    ui = (
+        select(h.user_id, h.login_type, h.login_sub_type, func.max(h.last_at))
+        .where(h.org_id == org, h.status == "Success", h.day <= end)
+        .group_by(h.user_id, h.login_type, h.login_sub_type)
     )
-    rows = conn.execute(query.where(h.org_id == org, h.day >= start, h.day <= end)).all()
-    if rows:
-        return list(rows)
-    # No LoginHistory ingested for the window: the Login event file has no application
-    # name, but still tells browser logins apart.
-    e = t.login_events_daily.c
-    query = select(
-        e.user_id, e.login_type, e.login_type, e.login_sub_type, e.status, e.calls, e.last_at
-    )
-    rows = conn.execute(query.where(e.org_id == org, e.day >= start, e.day <= end)).all()
-    return [(u, "", lt, sub, st, n, last) for u, _, lt, sub, st, n, last in rows]
+    last_ui: dict[str, datetime] = {}
+    for user, ltype, sub, last in conn.execute(ui):
+        interactive = login_kind(f"{ltype}|{sub}") == "interactive"
+        if interactive and (user not in last_ui or last > last_ui[user]):
+            last_ui[user] = last
+    return _Logins(list(rows), began, covered, last_ui)
 
 
 def _tokens(conn: Connection, org: str) -> list[Any]:
     o = t.oauth_tokens.c
-    return list(
-        conn.execute(
-            select(o.user_id, o.app_id, o.app_name, o.use_count, o.last_used).where(o.org_id == org)
-        ).all()
-    )
+    query = select(o.user_id, o.app_id, o.app_name, o.use_count, o.last_used, o.created)
+    return list(conn.execute(query.where(o.org_id == org)).all())
 
 
 def _preauth(conn: Connection, org: str) -> tuple[dict[str, bool], set[tuple[str, str]]]:
@@ -149,13 +180,25 @@ def _preauth(conn: Connection, org: str) -> tuple[dict[str, bool], set[tuple[str
 
 
 def build_profiles(
-    conn: Connection, org_label: str, org: str, start: date, end: date, cov: Coverage
+    conn: Connection,
+    org_label: str,
+    org: str,
+    start: date,
+    end: date,
+    cov: Coverage,
+    *,
+    login_window_days: int = 180,
+    own_user_id: str | None = None,
 ) -> list[UsageProfile]:
     pairs = _traffic(conn, org, start, end)
     if not pairs:
         return []
     users, app_names = _users(conn, org), _app_names(conn, org)
-    logins, tokens = _logins(conn, org, start, end), _tokens(conn, org)
+    logins = _login_history(conn, org, end - timedelta(days=login_window_days - 1), end)
+    tokens = _tokens(conn, org)
+    logins_of: dict[str, list[Any]] = defaultdict(list)  # months of rows: read once per user
+    for row in logins.rows:
+        logins_of[row[0]].append(row)
     policy, reach = _preauth(conn, org)
     has_access_data = bool(policy) or bool(reach)
     out = []
@@ -167,18 +210,26 @@ def build_profiles(
             app = AppRef.for_app(app_id, name)
         else:
             app = AppRef.for_client(key[7:] if key.startswith("client:") else None)
-        names = {app.name.lower(), *(c.lower() for c in p.clients if c)} - {""}
+        clients = {client_identity(c).lower() for c in p.clients if c}
+        names = {app.name.lower(), *clients} - {""}
         by_label: Counter[str] = Counter()
-        ui, last_ui = 0, None
-        for u, application, ltype, sub, status, n, last in logins:
-            if u != user_id:
-                continue
-            if application.lower() in names:
-                by_label[f"{ltype}|{sub}"] += n
-            if ltype == "Application" and status == "Success":
+        days: dict[str, set[date]] = defaultdict(set)
+        hours: dict[str, list[int]] = {}
+        ui = 0
+        for _u, application, ltype, sub, status, day, n, _last, *hour_counts in logins_of[user_id]:
+            if client_identity(application).lower() in names:
+                label = f"{ltype}|{sub}"
+                by_label[label] += n
+                days[label].add(day)
+                counts = hours.setdefault(label, [0] * 24)
+                for h, c in enumerate(hour_counts):
+                    counts[h] += c
+            if (
+                day >= start
+                and status == "Success"
+                and login_kind(f"{ltype}|{sub}") == "interactive"
+            ):
                 ui += n
-                last_ui = last if last_ui is None or last > last_ui else last_ui
-        use, last_used = _token_use(tokens, user_id, app)
         pre: bool | None = None
         if app.connected_app_id and has_access_data:
             allowed = (user_id, app.connected_app_id) in reach
@@ -203,30 +254,35 @@ def build_profiles(
                 status_codes=dict(p.statuses),
                 source_ips=dict(p.ips.most_common()),
                 logins=dict(by_label),
-                token_use_count=use,
-                token_last_used=last_used,
+                login_days={k: sorted(v) for k, v in sorted(days.items())},
+                login_hours=dict(sorted(hours.items())),
+                login_history_since=logins.since,
+                login_days_covered=logins.days_covered,
+                token_grants=_token_grants(tokens, user_id, app),
                 user_ui_logins=ui,
-                user_last_ui_login=last_ui,
+                user_last_ui_login=logins.last_ui.get(user_id),
                 preauthorized=pre,
+                is_handover=bool(own_user_id)
+                and user_id == own_user_id
+                and clients == {HANDOVER_CLIENT},
             )
         )
     return out
 
 
-def _token_use(tokens: list[Any], user_id: str, app: AppRef) -> tuple[int | None, datetime | None]:
-    """UseCount summed over the user's refresh-token grants of this app (by application id,
-    or by name when AppMenuItem.ApplicationId is empty); None when there are none."""
-    use, last, found = 0, None, False
-    for u, app_id, name, count, last_used in tokens:
+def _token_grants(tokens: list[Any], user_id: str, app: AppRef) -> list[TokenGrant]:
+    """The user's refresh-token grants of this app (by application id, or by name when
+    AppMenuItem.ApplicationId is empty), each with its own UseCount and dates. A client
+    name is no connected app's label: a pair without an app gets no token by guesswork."""
+    if app.connected_app_id is None:
+        return []
+    out = []
+    for u, app_id, name, count, last_used, created in tokens:
         if u != user_id:
             continue
-        same = (app.connected_app_id and app_id == app.connected_app_id) or (
+        same = app_id == app.connected_app_id or (
             not app_id and name and name.lower() == app.name.lower()
         )
-        if not same:
-            continue
-        found = True
-        use += count or 0
-        if last_used is not None and (last is None or last_used > last):
-            last = last_used
-    return (use, last) if found else (None, None)
+        if same:
+            out.append(TokenGrant(use_count=count or 0, created=created, last_used=last_used))
+    return sorted(out, key=lambda g: (g.created is None, g.created, g.use_count))

@@ -29,6 +29,11 @@ def normalize_soql_expr(query: pl.Expr) -> pl.Expr:
     return query.str.replace_all(_LITERAL, "'?'").str.replace_all(_NUMBER, "0")
 
 
+def blank_literals(query: str) -> str:
+    """The query with literals blanked, as ``normalize_soql_expr`` does in a frame."""
+    return re.sub(_NUMBER, "0", re.sub(_LITERAL, "'?'", query))
+
+
 def _split_top(text: str) -> list[str]:
     """Comma-separated items at parenthesis depth 0 (quotes respected)."""
     items, depth, quote, start = [], 0, False, 0

@@ -28,9 +28,9 @@ from ..models import (
 from ..store import findings
 from ..store import tables as t
 from ..store.engine import Database, write_transaction
+from . import apievents, snapshots
 from . import plan_evidence as evidence
-from . import snapshots
-from .coverage_records import read_coverage, upsert_coverage
+from .coverage_records import history_began, read_coverage, upsert_coverage
 from .csvsource import Source
 from .loginhistory import aggregate_login_history
 from .model import (
@@ -190,6 +190,51 @@ class UsageStore(Database):
         ]
         upsert_sum(conn, t.field_usage, fields, "count")
 
+    # ------------------------------------------------------------------ ApiEvent
+
+    def ingest_api_events(
+        self, org_id: str, day: date, rows: Iterable[dict[str, Any]]
+    ) -> IngestResult:
+        """One UTC day of ApiEvent (Real-Time Event Monitoring): the fields its queries
+        read, once per day, with the day recorded as a file with field lists."""
+        org, fid = norm_id(org_id), apievents.file_id(day)
+        if self.is_api_event_day_ingested(org, day):
+            return IngestResult(fid, apievents.EVENT_TYPE, day, already_ingested=True)
+        c = t.connected_apps.c
+        with self.engine.connect() as conn:
+            names = conn.execute(select(c.name, c.app_id).where(c.org_id == org)).all()
+        parsed = apievents.aggregate_api_events(rows, {n.lower(): a for n, a in names})
+        meta = EventLogFileMeta(fid, apievents.EVENT_TYPE, day)
+        result = ParseResult(
+            event_type=apievents.EVENT_TYPE,
+            fields=parsed.fields,
+            field_examples=parsed.examples,
+            field_lists=True,
+            rows=parsed.rows,
+            unparsed_queries=parsed.unparsed_queries,
+            days=[day],
+        )
+        try:
+            with write_transaction(self.engine, org) as conn:
+                if _file_recorded(conn, org, fid):
+                    return IngestResult(fid, apievents.EVENT_TYPE, day, already_ingested=True)
+                self._record_file(conn, org, fid, meta, result)
+                self._write_aggregates(conn, org, apievents.EVENT_TYPE, result)
+                upsert_coverage(
+                    conn, org, day, apievents.EVENT_TYPE, "ingested", "ApiEvent (SOQL)",
+                    self.clock(),
+                )  # fmt: skip
+        except IntegrityError:
+            return IngestResult(fid, apievents.EVENT_TYPE, day, already_ingested=True)
+        return IngestResult(
+            fid, apievents.EVENT_TYPE, day, rows=parsed.rows, field_rows=len(parsed.fields),
+            unparsed_queries=parsed.unparsed_queries, days=(day,),
+        )  # fmt: skip
+
+    def is_api_event_day_ingested(self, org_id: str, day: date) -> bool:
+        with self.engine.connect() as conn:
+            return _file_recorded(conn, norm_id(org_id), apievents.file_id(day))
+
     # ------------------------------------------------------------------ coverage
 
     def record_coverage(
@@ -204,6 +249,12 @@ class UsageStore(Database):
     def coverage(self, org_id: str, start: date, end: date) -> Coverage:
         with self.engine.connect() as conn:
             return read_coverage(conn, norm_id(org_id), start, end)
+
+    def history_began(self, org_id: str) -> date | None:
+        """The first day the store holds logs for (None before the first run): days before
+        it are before history, never gaps."""
+        with self.engine.connect() as conn:
+            return history_began(conn, norm_id(org_id))
 
     # ------------------------------------------------------------------ LoginHistory
 
@@ -268,12 +319,26 @@ class UsageStore(Database):
 
     # ------------------------------------------------------------------ reading usage
 
-    def profiles(self, org_id: str, window_start: date, window_end: date) -> list[UsageProfile]:
-        """One profile per (user, app or client) pair with API traffic in the window."""
+    def profiles(
+        self,
+        org_id: str,
+        window_start: date,
+        window_end: date,
+        *,
+        login_window_days: int = 180,
+        own_user_id: str | None = None,
+    ) -> list[UsageProfile]:
+        """One profile per (user, app or client) pair with API traffic in the window, its
+        logins over ``login_window_days`` of login history; ``own_user_id``: the user
+        handover connects as (its own calls are marked, never judged)."""
         org = norm_id(org_id)
         with self.engine.connect() as conn:
             cov = read_coverage(conn, org, window_start, window_end)
-            return build_profiles(conn, org_id, org, window_start, window_end, cov)
+            return build_profiles(
+                conn, org_id, org, window_start, window_end, cov,
+                login_window_days=login_window_days,
+                own_user_id=norm_id(own_user_id) if own_user_id else None,
+            )  # fmt: skip
 
     def field_usage(
         self, org_id: str, user_id: str, app_key: str, start: date, end: date

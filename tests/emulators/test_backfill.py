@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -230,7 +230,15 @@ def test_refresh_token_use_leaves_no_login_history() -> None:
     assert not [r for r in target.login_history if r["UserId"] == bob]
     logins = [r for (_, t), data in files(target).items() if t == "Login" for r in rows(data)]
     assert not [r for r in logins if r["USER_NAME"] == "bob@loomis.example"]
-    assert target.token_uses == [(bob, "BI Connector", 3 * 12, target.token_uses[0][3])]
+    # The token's uses from its grant (180 days before the start, by default) to the first
+    # backfilled day, then the three days' own.
+    before, during = target.token_uses
+    first_day = datetime.combine(date(2024, 3, 12), time(0), UTC)
+    granted = (datetime.fromisoformat(START) - timedelta(days=180)).date()
+    days_before = (first_day.date() - granted).days
+    assert before[:3] == (bob, "BI Connector", days_before * 12)  # 12 sessions a day
+    assert before[3] < first_day <= during[3]
+    assert during[:3] == (bob, "BI Connector", 3 * 12)
     assert report.token_refreshes == 36 and report.calls_by_workload["bi-refresh"] > 0
     usage = [
         r for (_, t), data in files(target).items() if t == "ApiTotalUsage" for r in rows(data)

@@ -6,6 +6,7 @@ import json
 
 import sqlalchemy as sa
 
+from handover.usage.decode import client_identity
 from tests.flows.loomis import DAYS
 
 
@@ -45,7 +46,7 @@ def test_discovery_finds_every_true_positive_and_nothing_else(
         } <= set(f)
     apps = {a.name: a for a in scenario.connected_apps}
     for w in scenario.workloads:
-        app_name = w.app if w.app in apps else (w.client_name or w.app)
+        app_name = w.app if w.app in apps else client_identity(w.client_name or w.app)
         f = by_pair.get((w.username.lower(), app_name))
         assert f is not None, (
             f"{w.name}: no finding for ({w.username}, {app_name}); got {sorted(by_pair)}"
@@ -55,7 +56,7 @@ def test_discovery_finds_every_true_positive_and_nothing_else(
         )
     flagged = {k for k, f in by_pair.items() if f["verdict"] == "integration_under_human"}
     expected = {
-        (w.username.lower(), w.app if w.app in apps else (w.client_name or w.app))
+        (w.username.lower(), w.app if w.app in apps else client_identity(w.client_name or w.app))
         for w in scenario.workloads
         if w.ground_truth == "integration_under_human"
     }

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from emulators.slack.server import start_in_thread as start_slack
 from tests.flows.orgs import small_scenario, start_org
@@ -77,11 +80,12 @@ def test_report_artifacts_and_digest_of_new_findings_only(
     assert len(slack.workspace.posted("#handover")) == 1
 
 
-def test_days_whose_free_logs_expired_are_reported_as_gaps(
+def test_before_history_is_no_gap_and_a_missed_run_is_one(
     tmp_path_factory, prefect_harness, monkeypatch, tmp_path
 ):
-    """A plain Enterprise org keeps its free logs one day: on a first run, the earlier days
-    of the window are gaps, shown in the report with what to do, never silently ignored."""
+    """A plain Enterprise org keeps its free logs one day. On a first run the earlier days
+    of the window are before history, not gaps; a morning without a run afterwards is a
+    gap, shown in the report with the retention that lost it and what to do."""
     running, info = _start(tmp_path_factory, "gaps", event_monitoring=False, days=5)
     try:
         monkeypatch.setenv("HANDOVER_STORE__URL", f"sqlite:///{tmp_path / 'store.db'}")
@@ -90,8 +94,28 @@ def test_days_whose_free_logs_expired_are_reported_as_gaps(
         discover(emulator_info=str(info), window_days=5)
         markdown = asyncio.run(_artifacts("discovery-report"))[0].data
         assert "Days observed | 1 of 5" in markdown
-        assert markdown.count("| ApiTotalUsage |") == 4
-        assert "Coverage gaps | **4 days**" in markdown
-        assert "run discovery daily" in markdown
+        assert "Coverage gaps | none" in markdown and "| ApiTotalUsage |" not in markdown
+        assert "| History began |" in markdown and "before history, not gaps" in markdown
+
+        # Two days on with the workloads running, one morning without discovery.
+        advance(json.loads(info.read_text()), 2 * 86_400)
+        discover(emulator_info=str(info), window_days=5)
+        markdown = asyncio.run(_artifacts("discovery-report"))[0].data
+        assert "Days observed | 2 of 5" in markdown
+        assert "Coverage gaps | **1 days**" in markdown
+        assert markdown.count("| ApiTotalUsage |") == 1
+        assert "kept 1 day without Event Monitoring): run discovery daily" in markdown
     finally:
         running.stop()
+
+
+def advance(info: dict[str, Any], seconds: int) -> None:
+    """The org's clock moves on with its workloads running (the emulator's control API)."""
+    resp = requests.post(
+        f"{info['instance_url']}/_emulator/clock",
+        json={"seconds": seconds, "run_workloads": True},
+        headers={"X-Emulator-Control": info["control_token"]},
+        verify=info["ca_bundle"],
+        timeout=300,
+    )
+    assert resp.status_code == 200, resp.text

@@ -19,6 +19,7 @@ from emulators.salesforce import client
 from emulators.salesforce.scenario import Scenario, Workload
 from emulators.salesforce.server import RunningEmulator
 from emulators.salesforce.workloads import credential_file, run_workload
+from handover.usage.decode import client_identity
 from tasks.plan import permissions_artifact_key, plan_artifact_key
 from tests.flows.loomis import DAYS
 
@@ -55,7 +56,7 @@ def expected_objects(w: Workload) -> dict[str, set[str]]:
 
 def app_of(scenario: Scenario, w: Workload) -> str:
     apps = {a.name for a in scenario.connected_apps}
-    return w.app if w.app in apps else (w.client_name or w.app)
+    return w.app if w.app in apps else client_identity(w.client_name or w.app)
 
 
 @pytest.fixture(scope="module")

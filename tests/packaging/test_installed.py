@@ -12,6 +12,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
+
+from handover.store.engine import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
@@ -86,4 +89,5 @@ def test_an_installed_handover_renders_and_migrates_outside_the_checkout(tmp_pat
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "rendered; store at revision 0003" in proc.stdout
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert f"rendered; store at revision {head}" in proc.stdout

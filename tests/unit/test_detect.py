@@ -10,13 +10,13 @@ import math
 import random
 import zlib
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
 
 from handover.detect import classify, classify_all
-from handover.models import AppRef, UsageProfile, UserInfo, finding_id
+from handover.models import AppRef, TokenGrant, UsageProfile, UserInfo, finding_id
 from handover.settings import DetectionSettings
 from handover.signals import login_kind, measure
 
@@ -45,6 +45,7 @@ ALL_KEYS = {
     "token_uses",
     "ui_logins",
     "kept_alive",
+    "login_cadence",
 }
 
 
@@ -93,12 +94,29 @@ def profile(
     total = sum(calls_by_day.values())
     ip_weights = ips or {"198.51.100.14": 1.0}
     source_ips = {ip: round(total * w) for ip, w in ip_weights.items()}
+    end = start + timedelta(days=days - 1)
+    # Login history as a daily discovery holds it: every day of the window (LoginHistory is
+    # read with a cursor, so it has no gaps), logins on the days and hours with calls.
+    logins = fields.get("logins", {})
+    fields.setdefault("login_days", {k: sorted(calls_by_day) for k in logins})
+    fields.setdefault("login_hours", {k: [1 if n else 0 for n in hours] for k in logins})
+    fields.setdefault("login_days_covered", days)
+    fields.setdefault("login_history_since", start)
+    if fields.get("user_ui_logins") and "user_last_ui_login" not in fields:
+        fields["user_last_ui_login"] = datetime.combine(end, time(15, 30), UTC)
+    # A refresh token granted when the window began (unless said otherwise), used until
+    # ``token_last_used`` or the window's last evening.
+    uses = fields.pop("token_use_count", None)
+    created = fields.pop("token_created", datetime.combine(start, datetime.min.time(), UTC))
+    last_used = fields.pop("token_last_used", datetime.combine(end, time(23), UTC))
+    if uses is not None:
+        fields["token_grants"] = [TokenGrant(use_count=uses, created=created, last_used=last_used)]
     return UsageProfile(
         org_id=ORG,
         user=who,
         app=app,
         window_start=start,
-        window_end=start + timedelta(days=days - 1),
+        window_end=end,
         days_observed=days - len(gap_days),
         gap_days=gap_days,
         days_active=len(calls_by_day),
@@ -288,7 +306,10 @@ def test_mulesoft_sync_under_an_admin_is_an_integration_on_a_shared_account() ->
     text = " ".join(f.reasons)
     assert "shares a person's account" in text
     assert "119,788 calls a day on 30 of 30 days." in f.reasons
-    assert "720 of 720 logins to this app were made by a program" in text
+    assert (
+        "720 of 720 logins to this app in the 30 days of login history held were made by a program"
+        in text
+    )
     login_row = next(e for e in f.evidence if e.key == "login_types")
     assert "JWT bearer" in login_row.detail and login_row.weight > 0
 
@@ -301,7 +322,7 @@ def test_refresh_token_marketing_sync_without_login_rows_is_an_integration() -> 
     assert "refresh token" in ev["non_interactive_logins"].detail
     assert ev["token_uses"].weight > 0 and ev["token_uses"].value == 720
     # Without the token's use count it is still an integration, just a weaker one.
-    without = classify(hubspot().model_copy(update={"token_use_count": None}), DEFAULTS)
+    without = classify(hubspot().model_copy(update={"token_grants": []}), DEFAULTS)
     assert without.score < f.score
 
 
@@ -352,8 +373,8 @@ def test_kept_alive_needs_the_dormant_period_from_settings() -> None:
         ({"logins": {"Remote Access 2.0|OAuth Web Server": 1}}, "at a browser"),
         ({"user": GREG.model_copy(update={"is_active": False})}, "deactivated"),
         (
-            {"user_ui_logins": 3, "user_last_ui_login": datetime(2026, 10, 20, tzinfo=UTC)},
-            "not idle",
+            {"user_ui_logins": 3, "user_last_ui_login": datetime(2026, 10, 30, tzinfo=UTC)},
+            "Last UI login on 2026-10-30, 4 days before the window ended: within the 30 days",
         ),
         (
             {"user_ui_logins": 0, "user_last_ui_login": datetime(2026, 10, 20, tzinfo=UTC)},
@@ -373,10 +394,35 @@ def test_kept_alive_only_when_nobody_is_left_at_the_keyboard(
     assert says in alive.detail
 
 
-def test_never_seen_in_the_ui_counts_the_window_as_a_lower_bound() -> None:
-    p = leaver().model_copy(update={"user_last_ui_login": None})
+def test_never_seen_in_the_ui_counts_the_login_history_as_a_lower_bound() -> None:
+    # LoginHistory reaches back months: a first run already holds 180 days of it.
+    p = leaver().model_copy(
+        update={
+            "user_last_ui_login": None,
+            "login_days_covered": 180,
+            "login_history_since": date(2026, 5, 8),
+        }
+    )
     alive = next(e for e in classify(p, DEFAULTS).evidence if e.key == "kept_alive")
-    assert alive.value is True and "at least 30 days" in alive.detail
+    assert alive.value is True
+    assert alive.detail.startswith(
+        "No UI login in the 180 days of login history the store holds (since 2026-05-08)"
+    )
+
+
+def test_a_short_history_without_ui_logins_states_no_date_and_no_idle_account() -> None:
+    # 20 days of history and no UI login at all: no last-login date is invented, and 20 days
+    # without logs of one are no proof of an idle account.
+    p = leaver(days=20).model_copy(update={"user_last_ui_login": None})
+    alive = next(e for e in classify(p, DEFAULTS).evidence if e.key == "kept_alive")
+    assert alive.value is False and alive.weight == 0
+    assert "Last UI login" not in alive.detail and "before the window ended" not in alive.detail
+    assert "No UI login in the 20 days of login history the store holds" in alive.detail
+    assert "too short a history" in alive.detail
+    # Without any login history, nothing is said about UI logins but that it cannot be told.
+    none = p.model_copy(update={"login_days_covered": 0, "login_history_since": None})
+    alive = next(e for e in classify(none, DEFAULTS).evidence if e.key == "kept_alive")
+    assert alive.value is False and "cannot be told" in alive.detail
 
 
 def test_dedicated_integration_user_is_left_alone_whatever_the_traffic() -> None:
@@ -466,7 +512,7 @@ def test_two_days_of_a_moderate_job_is_never_a_confident_integration() -> None:
     f = classify(bi_extract(days=2), DEFAULTS)
     assert f.verdict == "unclear"
     coverage = next(e for e in f.evidence if e.key == "coverage")
-    assert coverage.detail.startswith("Only 2 days of logs")
+    assert coverage.detail.startswith("Only 2 days of API logs")
     assert coverage.detail in f.reasons
     assert f.evidence_dict()["daily_cv"] is None  # too few days to measure a spread
     assert f.score < classify(bi_extract(), DEFAULTS).score
@@ -482,9 +528,61 @@ def test_two_days_of_an_overwhelming_sync_still_counts() -> None:
 def test_gap_days_make_evidence_thin_too() -> None:
     p = bi_extract(gaps=tuple(range(2, DAYS)))
     assert p.days_observed == 2 and len(p.gap_days) == 28
-    f = classify(p, DEFAULTS)
+    # ... and a login history as short: nothing is clear yet.
+    thin = p.model_copy(
+        update={"login_days_covered": 2, "login_days": {k: v[:2] for k, v in p.login_days.items()}}
+    )
+    f = classify(thin, DEFAULTS)
     assert f.verdict != "integration_under_human"
     assert "28 missed" in next(e for e in f.evidence if e.key == "coverage").detail
+
+
+def test_a_first_run_judges_by_the_months_of_logins_it_already_holds() -> None:
+    # A free-logs org: one day of API logs, six months of LoginHistory showing a JWT login
+    # every two hours from one server, every day. Clear from the first run.
+    start = date(2026, 5, 6)
+    days = [start + timedelta(days=i) for i in range(180)]
+    first = mulesoft(days=1).model_copy(
+        update={
+            "logins": {"Remote Access 2.0|": 12 * 180},
+            "login_days": {"Remote Access 2.0|": days},
+            "login_hours": {"Remote Access 2.0|": [1 if h % 2 == 0 else 0 for h in range(24)]},
+            "login_days_covered": 180,
+            "login_history_since": start,
+        }
+    )
+    f = classify(first, DEFAULTS)
+    assert f.verdict == "integration_under_human" and f.score >= DEFAULTS.thin_evidence_score
+    rows = {e.key: e for e in f.evidence}
+    assert rows["login_cadence"].weight == 1.0 and rows["non_interactive_logins"].weight == 1.5
+    assert "on 180 of the 180 days of login history (every day)" in rows["login_cadence"].detail
+    # The one day of calls is held back to a seventh; the reasons say what is thin and what
+    # the next runs add.
+    assert rows["calls_per_day"].weight == pytest.approx(2.0 / 7, abs=0.01)
+    coverage = rows["coverage"].detail
+    assert coverage.startswith("Only 1 day of API logs")
+    assert "each daily discovery run adds a day, 7 by the run of 2026-10-12" in coverage
+    assert "180 days of login history (since 2026-05-06)" in coverage
+    assert coverage in f.reasons
+    # The same day without that history stays short of a verdict.
+    bare = mulesoft(days=1).model_copy(update={"login_days_covered": 1})
+    assert classify(bare, DEFAULTS).score < f.score
+
+
+def test_a_refresh_tokens_rate_comes_from_its_own_dates_not_the_days_of_logs() -> None:
+    # The phone app on a first run: one day of API logs, a token granted in May and used
+    # 500 times since: about three a day, not "500 a day".
+    p = mobile(days=1, token_use_count=500, token_created=datetime(2026, 5, 6, 15, tzinfo=UTC),
+               token_last_used=datetime(2026, 10, 5, 20, tzinfo=UTC))  # fmt: skip
+    token = next(e for e in classify(p, DEFAULTS).evidence if e.key == "token_uses")
+    assert token.weight == 0
+    assert "used 500 times since 2026-05-06, last used 2026-10-05: about 3 a day." in token.detail
+    # HubSpot's hourly refresh over the same months is a machine's, on the first run too.
+    hub = hubspot(days=1, token_use_count=24 * 152,
+                  token_created=datetime(2026, 5, 6, tzinfo=UTC),
+                  token_last_used=datetime(2026, 10, 5, 23, tzinfo=UTC))  # fmt: skip
+    token = next(e for e in classify(hub, DEFAULTS).evidence if e.key == "token_uses")
+    assert token.weight == 1.0 and "about 24 a day, more often than" in token.detail
 
 
 def test_no_logs_at_all_is_unclear_not_human() -> None:

@@ -279,7 +279,7 @@ def test_query_text_gives_field_usage_and_counts_what_it_cannot_read() -> None:
     assert result.unparsed_queries == 1
     agg = only(result)
     assert (agg.api_family, agg.operation, agg.status, agg.calls) == ("SOAP", "query", "success", 5)
-    assert agg.app_key == "client:Workbench/29.0.9i"
+    assert agg.app_key == "client:Workbench"
 
 
 # ---------------------------------------------------------------------- Login and LoginHistory

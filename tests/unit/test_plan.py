@@ -783,8 +783,73 @@ def test_too_few_days_is_insufficient_evidence_not_a_smaller_plan() -> None:
     result = refusal_of(make_inputs([op("Account", "query")], days=10))
     assert result.status == "insufficient_evidence"
     assert result.reasons[0].startswith("Only 10 days of logs observed; a plan needs at least 14.")
-    assert "2026-10-18" in result.reasons[0]  # when to plan again
+    assert "2026-10-19" in result.reasons[0]  # when to plan again
     assert result.evidence_window is not None and result.evidence_window.days_observed == 10
+
+
+_ON_OR_AFTER = re.compile(r"plan again .*on or after (\d{4}-\d{2}-\d{2})")
+
+
+def planned_on(day: date, calls: dict[date, int], **kw: Any) -> AccessPlan | PlanRefusal:
+    """The plan made on ``day`` by someone whose discovery ran daily since history began
+    on START: the window ends with yesterday's logs (ingested that morning), every day of
+    it observed."""
+    end = day - timedelta(days=1)
+    days = (end - START).days + 1
+    inputs = make_inputs(
+        [op("Account", "query")],
+        window_start=START,
+        window_end=end,
+        days_observed=days,
+        calls_by_day={d: n for d, n in calls.items() if d <= end},
+        finding=finding(window_start=end - timedelta(days=29), window_end=end),
+    )
+    return build_plan(inputs, PlanSettings(**kw))
+
+
+def _rule(reason: str) -> str:
+    """Which rule a reason comes from: its opening words without numbers."""
+    return " ".join(w for w in reason.split()[:4] if not w[0].isdigit())
+
+
+@pytest.mark.parametrize(
+    ("first_day", "calls", "settings"),
+    [
+        (3, every_day(60), {}),  # daily: the days rule decides
+        (
+            10,
+            {d: (900 if d.weekday() == 0 else 0) for d in every_day(60)},
+            {"min_days_observed": 7},
+        ),  # weekly: two cycles decide
+    ],
+    ids=["days observed", "weekly cycles"],
+)
+def test_the_date_to_plan_again_is_the_date_the_rule_allows(
+    first_day: int, calls: dict[date, int], settings: dict[str, Any]
+) -> None:
+    # History began on START (the first run); the first plan is made a few days later.
+    first = planned_on(START + timedelta(days=first_day), calls, **settings)
+    assert isinstance(first, PlanRefusal)
+    dated = {
+        _rule(r): date.fromisoformat(d) for r in first.reasons for d in _ON_OR_AFTER.findall(r)
+    }
+    assert len(dated) == 1, first.reasons
+    ((rule, allowed),) = dated.items()
+    # The day before it the same rule still refuses; on that date it passes, and so does
+    # the plan.
+    before = planned_on(allowed - timedelta(days=1), calls, **settings)
+    assert isinstance(before, PlanRefusal) and rule in {_rule(r) for r in before.reasons}
+    assert planned_on(allowed, calls, **settings).status == "ready"
+
+
+def test_the_date_after_too_many_gaps_is_when_the_window_has_left_them() -> None:
+    gaps = [START + timedelta(days=d) for d in (3, 9, 15)]
+    inputs = make_inputs([op("Account", "query")], gap_days=gaps).model_copy(
+        update={"days_observed": 27}
+    )
+    (reason,) = [r for r in refusal_of(inputs).reasons if r.startswith("The logs of 3 days")]
+    # The window is 30 days long: the oldest gap (Oct 8) leaves it with the plan of Nov 8.
+    assert reason.endswith("on or after 2026-11-08.")
 
 
 def test_days_without_an_ingestion_record_are_unreported_gaps() -> None:
@@ -830,7 +895,7 @@ def test_weekly_integration_with_ten_days_observed_is_refused() -> None:
     (reason,) = result.reasons
     assert reason.startswith("The integration runs weekly (a cycle of 7 days)")
     assert "cover 1 full cycle and a plan needs 2" in reason
-    assert "2026-10-18" in reason
+    assert "2026-10-19" in reason
     assert result.evidence_window is not None and result.evidence_window.cadence == "weekly"
 
 
@@ -894,7 +959,7 @@ def test_month_end_integration_seen_at_one_turn_and_not_again_is_refused() -> No
         calls_by_day=calls,
     )
     result = refusal_of(inputs)
-    assert any("cover 1 full cycle" in r and "2026-12-25" in r for r in result.reasons)
+    assert any("cover 1 full cycle" in r and "2026-12-26" in r for r in result.reasons)
 
 
 def test_month_end_integration_with_two_months_observed_is_planned() -> None:
@@ -981,6 +1046,11 @@ def test_a_person_is_not_planned() -> None:
         make_inputs([op("Account", "query")], finding=finding(verdict="human_interactive"))
     )
     assert "working interactively" in result.reasons[0]
+
+
+def test_handovers_own_traffic_is_never_planned() -> None:
+    result = refusal_of(make_inputs([op("Account", "query")], finding=finding(verdict="handover")))
+    assert result.status == "refused" and "handover's own traffic" in result.reasons[0]
 
 
 def test_the_human_access_must_be_the_findings_user() -> None:

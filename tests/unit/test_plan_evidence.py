@@ -8,11 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
 from handover.ids import to18
 from handover.store import tables as t
-from handover.store.engine import _config, open_engine, write_transaction
+from handover.store.engine import MIGRATIONS, _config, open_engine, write_transaction
 from handover.usage import UsageStore
 from tests.unit.test_usage_store import (
     APP,
@@ -64,7 +65,7 @@ def test_operations_per_object_with_counts_and_examples(store: UsageStore) -> No
     assert store.other_operations(ORG, HUMAN, KEY, days[0], days[1]) == {"search": 1}
     # The window bounds the evidence; another pair's calls are not this pair's.
     assert [o.count for o in store.operation_evidence(ORG, HUMAN, KEY, DAY, DAY)] == [6, 1, 1]
-    assert store.operation_evidence(ORG, HUMAN, "client:Workbench/29.0.9i", DAY, DAY) == []
+    assert store.operation_evidence(ORG, HUMAN, "client:Workbench", DAY, DAY) == []
     # Every call counts for when the integration ran, failed ones too.
     assert store.calls_by_day(ORG, HUMAN, KEY, days[0], days[1]) == {days[0]: 8, days[1]: 11}
 
@@ -97,7 +98,7 @@ def test_paid_files_count_only_on_days_without_the_free_one(store: UsageStore) -
     store.ingest_event_log(ORG, meta(d1), day_file(d1))
     rows = [soap_call(d, "update") for d in (d1, d2)] + [soap_call(d2, "delete", "F")]
     store.ingest_event_log(ORG, meta(d1, "0AT5g0000000API", "API"), atu_csv(rows, API_FILE))
-    key = "client:DataLoaderBatch/59.0.0"
+    key = "client:DataLoaderBatch"
     ops = store.operation_evidence(ORG, HUMAN, key, d1, d2)
     # d1 has ApiTotalUsage (which has no such client rows); d2 only the SOAP file: its
     # successful update counts, its failed delete does not.
@@ -117,7 +118,7 @@ def test_fields_come_from_query_text_and_say_whether_there_was_any(store: UsageS
     store.ingest_event_log(ORG, meta(d1, "0AT5g0000000API", "API"), atu_csv(rows, API_FILE))
     assert store.field_evidence_available(ORG, d1, d2)
     assert not store.field_evidence_available(ORG, d2 + timedelta(days=1), d2 + timedelta(days=3))
-    key = "client:DataLoaderBatch/59.0.0"
+    key = "client:DataLoaderBatch"
     fields = {f.field: f for f in store.field_evidence(ORG, HUMAN, key, d1, d2)}
     assert {k: (f.access, f.count) for k, f in fields.items()} == {
         "Account.Id": ("read", 2), "Account.Industry": ("read", 4), "Account.Name": ("read", 2),
@@ -182,7 +183,9 @@ def test_migrating_a_store_in_use_keeps_its_data(tmp_path: Path) -> None:
         ), {"o": to18(ORG), "d": DAY, "u": USER})  # fmt: skip
     engine.dispose()
     with UsageStore(url) as s:
-        assert s.schema_revision == "0003"  # every later revision too
+        assert (
+            s.schema_revision == ScriptDirectory(str(MIGRATIONS)).get_current_head()
+        )  # every later revision too
         assert s.field_evidence_available(ORG, DAY, DAY)  # back-filled from its field rows
         (fe,) = s.field_evidence(ORG, HUMAN, "none", DAY, DAY)
         assert (fe.field, fe.count, fe.example) == ("Account.Name", 3, "")

@@ -13,11 +13,15 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, func, inspect, select
 
+from handover.detect import classify_all
 from handover.ids import to18
-from handover.models import Evidence, Finding, UserInfo
+from handover.models import Evidence, Finding, UserInfo, finding_id
+from handover.settings import DetectionSettings
 from handover.store import tables as t
+from handover.store.engine import MIGRATIONS
 from handover.usage import EventLogFileMeta, UsageStore, UsageStoreError
 from handover.usage import store as store_module
 
@@ -118,7 +122,7 @@ def api_rows(s: UsageStore) -> list[tuple[Any, ...]]:
 def test_migrates_from_empty_and_reopens(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/new/handover.db"  # the directory does not exist yet
     first = UsageStore(url)
-    assert first.schema_revision == "0003"
+    assert first.schema_revision == ScriptDirectory(str(MIGRATIONS)).get_current_head()
     first.ingest_event_log(ORG, meta(DAY), day_file(DAY))
     first.close()
     again = UsageStore(url)
@@ -230,6 +234,25 @@ def test_coverage_gaps_are_reported(store: UsageStore) -> None:
     assert profile.gap_days == [d2, d3] and profile.days_observed == 2
 
 
+def test_gaps_recorded_before_history_began_are_before_history(store: UsageStore) -> None:
+    # Earlier releases recorded the days before the first run as gaps (a free-logs org
+    # keeps one day, so a 30-day window began with 29 of them). History begins with the
+    # first day the store holds logs for; what came before was never ours to see.
+    first = DAY + timedelta(days=29)
+    for i in range(29):
+        store.record_coverage(ORG, DAY + timedelta(days=i), "ApiTotalUsage", "gap", "old")
+    store.ingest_event_log(ORG, meta(first), day_file(first))
+    assert store.history_began(ORG) == first
+    cov = store.coverage(ORG, DAY, first)
+    assert (cov.gaps, cov.unrecorded_days, cov.days_observed) == ([], [], [first])
+    ev = store.evidence_coverage(ORG, DAY, first)
+    assert (ev.start, ev.gap_days, ev.unrecorded_days) == (first, [], [])
+    # A run missed after that is a gap.
+    later = first + timedelta(days=2)
+    store.ingest_event_log(ORG, meta(later, "0AT5g0000000LAT"), day_file(later))
+    assert store.coverage(ORG, DAY, later).unrecorded_days == [first + timedelta(days=1)]
+
+
 # ---------------------------------------------------------------------- profiles
 
 
@@ -277,7 +300,7 @@ def test_profiles_from_hand_made_files(store: UsageStore) -> None:
     dates = seed(store)
     profiles = {(p.user.user_id, p.app.key): p for p in store.profiles(ORG, dates[0], dates[-1])}
     assert set(profiles) == {
-        (to18(HUMAN), f"app:{to18(APP)}"), (to18(OTHER), "client:Workbench/29.0.9i"),
+        (to18(HUMAN), f"app:{to18(APP)}"), (to18(OTHER), "client:Workbench"),
     }  # fmt: skip
     p = profiles[(to18(HUMAN), f"app:{to18(APP)}")]
     assert p.user.username == "ops@loomis.example.com" and p.user.profile == "System Administrator"
@@ -291,16 +314,64 @@ def test_profiles_from_hand_made_files(store: UsageStore) -> None:
     assert p.api_families == {"REST": 24}
     assert p.source_ips == {"203.0.113.7": 21, "198.51.100.9": 3}
     assert p.logins == {"Remote Access 2.0|OAuth Refresh Token": 3}
-    assert p.token_use_count == 42 and p.token_last_used == datetime(2026, 11, 3, 1, tzinfo=UTC)
+    # Two grants (the second matched by name): each keeps its own count and dates.
+    assert p.token_use_count == 42
+    assert [(g.use_count, g.created, g.last_used) for g in p.token_grants] == [
+        (41, datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 11, 3, 1, tzinfo=UTC)),
+        (1, None, None),
+    ]
     assert p.user_ui_logins == 1
     assert p.user_last_ui_login == datetime.combine(dates[0], datetime.min.time(), UTC).replace(
         hour=9, minute=12
     )
     assert p.preauthorized is True
-    w = profiles[(to18(OTHER), "client:Workbench/29.0.9i")]
+    w = profiles[(to18(OTHER), "client:Workbench")]
     assert w.total_calls == 3 and w.operations == {"Order.query": 3} and w.preauthorized is None
     # A client name is not a connected app label: no token is attributed by guesswork.
     assert w.token_use_count is None
+
+
+def test_a_client_upgrade_keeps_one_client_and_its_finding(store: UsageStore) -> None:
+    # Data Loader 59 on day 1, 60 on day 2: one client, one finding, both days of history.
+    d1, d2 = DAY, DAY + timedelta(days=1)
+    for day, version in ((d1, "59.0.0"), (d2, "60.0.0")):
+        row = sync_call(day, 1, CONNECTED_APP_ID="", CONNECTED_APP_NAME="",
+                        CLIENT_NAME=f"DataLoaderBatch/{version}")  # fmt: skip
+        store.ingest_event_log(ORG, meta(day), atu_csv([row, row]))
+    store.ingest_login_history(ORG, [
+        {"UserId": to18(HUMAN), "Application": f"DataLoaderBatch/{v}", "LoginType": "Other Apex API",
+         "Status": "Success", "LoginTime": f"{d}T00:59:00.000+0000"}
+        for d, v in ((d1, "59.0.0"), (d2, "60.0.0"))
+    ])  # fmt: skip
+    (p,) = store.profiles(ORG, d1, d2)
+    assert (p.app.key, p.app.name) == ("client:DataLoaderBatch", "DataLoaderBatch")
+    assert p.calls_by_day == {d1: 2, d2: 2} and p.logins == {"Other Apex API|": 2}
+    (f,) = classify_all([p], DetectionSettings())
+    assert f.finding_id == finding_id(ORG, to18(HUMAN), "client:DataLoaderBatch")
+
+
+def test_handovers_own_calls_are_recognized_by_user_and_client(store: UsageStore) -> None:
+    # handover connects as the ops user; its calls name it (Sforce-Call-Options client).
+    rows = [
+        sync_call(
+            DAY, 6, i, CONNECTED_APP_ID="", CONNECTED_APP_NAME="", CLIENT_NAME=client, USER_ID=user
+        )
+        for i, (client, user) in enumerate([("handover", HUMAN), ("handover", OTHER)])
+    ]
+    store.ingest_event_log(ORG, meta(DAY), atu_csv(rows))
+    found = {
+        (p.user.user_id, p.app.key): p.is_handover
+        for p in store.profiles(ORG, DAY, DAY, own_user_id=HUMAN)
+    }
+    # Another user calling as "handover" is not handover: a name alone hides nothing.
+    assert found == {
+        (to18(HUMAN), "client:handover"): True,
+        (to18(OTHER), "client:handover"): False,
+    }
+    assert not any(p.is_handover for p in store.profiles(ORG, DAY, DAY))  # identity unknown
+    mine = next(p for p in store.profiles(ORG, DAY, DAY, own_user_id=HUMAN) if p.is_handover)
+    f = classify_all([mine], DetectionSettings())[0]
+    assert f.verdict == "handover" and f.reasons[0].startswith("These are handover's own calls")
 
 
 def test_paid_files_fill_days_without_the_free_one(store: UsageStore) -> None:

@@ -77,7 +77,8 @@ def workload_login(w: WorkloadCtx, task: DayTask, sess: Session) -> LoginEvent:
 
 
 def ui_logins(u: UiUserCtx, task: DayTask) -> list[LoginEvent]:
-    """Interactive logins on weekdays, office hours (UTC)."""
+    """Interactive logins on weekdays, in the user's hours (UTC; office hours unless the
+    scenario names them)."""
     if task.day.weekday() >= 5:
         return []
     prof = random.Random(f"{task.seed}|ui|{u.username}")
@@ -87,7 +88,12 @@ def ui_logins(u: UiUserCtx, task: DayTask) -> list[LoginEvent]:
     n = int(u.per_day) + (rng.random() < u.per_day - int(u.per_day))
     day0 = datetime.combine(task.day, time(0), UTC)
     out = []
-    for ms in sorted(rng.randrange(7 * HOUR_MS, 18 * HOUR_MS) for _ in range(n)):
+    if u.hours is None:
+        instants = [rng.randrange(7 * HOUR_MS, 18 * HOUR_MS) for _ in range(n)]
+    else:
+        hours = sorted(set(u.hours))
+        instants = [rng.choice(hours) * HOUR_MS + rng.randrange(HOUR_MS) for _ in range(n)]
+    for ms in sorted(instants):
         when = day0 + timedelta(milliseconds=ms)
         out.append(
             LoginEvent(
@@ -112,6 +118,32 @@ def ui_logins(u: UiUserCtx, task: DayTask) -> list[LoginEvent]:
             )
         )
     return out
+
+
+def last_ui_login(user_id: str, username: str, when: datetime, my_domain: str) -> LoginEvent:
+    """A user's last UI login, named by the scenario (``UserSpec.last_ui_login``)."""
+    rng = random.Random(f"last-ui|{username}|{when.isoformat()}")
+    browser, platform, agent = rng.choice(_BROWSERS)
+    return LoginEvent(
+        timestamp=when,
+        request_id=new_request_id(when, rng),
+        user_id=user_id,
+        username=username,
+        login_type="Application",
+        login_sub_type=None,
+        status="Success",
+        application="Browser",
+        api_type="N/A",
+        api_version="N/A",
+        browser=browser,
+        platform=platform,
+        source_ip=f"198.51.100.{rng.randrange(20, 220)}",
+        login_url=my_domain,
+        login_key=new_key(rng),
+        session_key=new_key(rng),
+        uri="/index.jsp",
+        user_agent=agent,
+    )
 
 
 def login_history_row(event: LoginEvent) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import random
 import zlib
 from bisect import bisect_left
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from heapq import merge
@@ -23,7 +23,7 @@ from operator import itemgetter
 
 from ..ids import checksum_suffix
 from ..scenario import Call, Workload
-from .events import B64, ApiCall, LoginEvent, new_key, new_request_id
+from .events import B64, ApiCall, LoginEvent, api_event_row, new_key, new_request_id
 from .logins import ui_logins, workload_login
 from .templates import (
     EXTERNAL_VALUE,
@@ -74,6 +74,7 @@ class UiUserCtx:
     user_id: str
     username: str
     per_day: float
+    hours: tuple[int, ...] | None = None  # UTC hours of the user's logins (None: 07-17)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class DayTask:
     my_domain: str
     workloads: list[WorkloadCtx]
     ui_users: list[UiUserCtx]
+    real_time: bool = False  # Real-Time Event Monitoring: an ApiEvent row per query
 
 
 @dataclass
@@ -96,6 +98,7 @@ class DayResult:
     logins: list[LoginEvent]
     calls: dict[str, int]
     refreshes: dict[tuple[str, str], tuple[int, datetime]]  # (user, app) -> (uses, last)
+    api_events: list[dict[str, object]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,7 @@ def _proto(
     w: WorkloadCtx, call: Call, task: DayTask, rng: random.Random, job_id: str, variant: int = 0
 ) -> tuple[ApiCall, str | None]:
     """A prototype call of this kind with one draw of metrics, and its record placeholder."""
-    op, obj, ver, fam = call.operation, call.object, task.api_version, w.spec.api_family
+    op, obj, ver, fam = call.operation, call.object, task.api_version, w.spec.family_of(call)
     soql = None
     if op == "query":
         soql = f"SELECT {', '.join(call.fields)} FROM {obj}" + (
@@ -268,7 +271,7 @@ def plan_day(w: WorkloadCtx, task: DayTask) -> tuple[list[int], dict[int, Sessio
     s = w.spec.schedule
     tag = f"{task.seed}|{w.spec.name}|{task.day.isoformat()}"
     rng = random.Random(tag)
-    if task.day.weekday() not in s.weekdays:
+    if not s.runs_on(task.day):
         return [], {}, rng
     hours = sorted(set(s.hours))
     rnd = rng.random
@@ -313,15 +316,18 @@ def _rows(
     sessions: dict[int, Session],
     rng: random.Random,
     counts: list[int] | None = None,
+    api_events: list[dict[str, object]] | None = None,
 ) -> Iterator[tuple[str, str | None, str | None]]:
     """(ApiTotalUsage record, paid type, paid record) per call, in time order. ``counts``
-    (one per call of the mix) receives how many calls of each kind were drawn."""
+    (one per call of the mix) receives how many calls of each kind were drawn;
+    ``api_events`` an ApiEvent row per query (Real-Time Event Monitoring)."""
     vrng = random.Random(f"{task.seed}|{w.spec.name}|{task.day.isoformat()}|variants")
     job_id = _random_id("750", vrng)
     kinds: list[tuple[CallTemplate, list[str]]] = []
+    queries: list[ApiCall | None] = []  # per kind: its prototype when it is a query
     cum, total = [], 0.0
     for call in w.spec.calls:
-        fam = w.spec.api_family
+        fam = w.spec.family_of(call)
         # Bulk API 2.0 jobs are the day's own; records and batches recur across days.
         day = f"|{task.day.isoformat()}" if fam == "Bulk2" else ""
         pool = _pool(
@@ -337,6 +343,7 @@ def _rows(
         for v in range(VARIANTS):
             proto, record = _proto(w, call, task, vrng, job_id, v)
             kinds.append((build_template(proto, task.org15, paid=task.paid, record=record), pool))
+            queries.append(proto if call.operation == "query" and proto.query else None)
             total += call.weight / VARIANTS
             cum.append(total)
     login_tmpl = (
@@ -361,8 +368,7 @@ def _rows(
     logins = sorted((s.login_ms, slot) for slot, s in sessions.items()) if login_tmpl else []
     li = 0
     cur, host = -1, ""
-    bound: list[tuple[str, str | None, list[str]]] = []
-    ptype = kinds[0][0].paid_type if kinds else None
+    bound: list[tuple[str, str | None, list[str], str | None]] = []
     j = 0
     for m, k, ri in zip(ms, picks, recs, strict=True):
         while li < len(logins) and logins[li][0] <= m:
@@ -372,10 +378,12 @@ def _rows(
         if slot != cur:
             cur, sess = slot, sessions[slot]
             host = sess.host
+            # Each kind its own paid type: one workload's calls may go through several APIs.
             bound = [
-                (*t.bind(sess.session_key, sess.login_key, sess.ip), pool) for t, pool in kinds
+                (*t.bind(sess.session_key, sess.login_key, sess.ip), pool, t.paid_type)
+                for t, pool in kinds
             ]
-        ta, tp, pool = bound[k]
+        ta, tp, pool, ptype = bound[k]
         s, r = divmod(m, 1000)
         e = day_epoch + s
         ms3 = MILLIS[r]
@@ -394,6 +402,20 @@ def _rows(
             "rec15": rec[:15],
         }
         j += 9
+        if api_events is not None and (query := queries[k]) is not None:
+            api_events.append(
+                api_event_row(
+                    replace(
+                        query,
+                        timestamp=datetime.combine(task.day, time(0), UTC)
+                        + timedelta(milliseconds=m),
+                        session_key=sess.session_key,
+                        login_key=sess.login_key,
+                        client_ip=sess.ip,
+                    ),
+                    event_id=d["rid"],
+                )
+            )
         yield ta % d, ptype, tp % d if tp else None
     for _, slot in logins[li:]:
         yield _login_row(login_tmpl, sessions[slot], dts, dtsd)  # type: ignore[arg-type]
@@ -413,7 +435,13 @@ def _login_row(
 
 
 def render_run(
-    w: WorkloadCtx, task: DayTask, ms: list[int], session: Session, *, tag: str
+    w: WorkloadCtx,
+    task: DayTask,
+    ms: list[int],
+    session: Session,
+    *,
+    tag: str,
+    api_events: list[dict[str, object]] | None = None,
 ) -> tuple[dict[str, list[str]], list[tuple[Call, int]]]:
     """The event-log records of calls made in one login session of ``task.day`` (``ms``:
     their instants, sorted, all in the session's login slot), by event type, and how many
@@ -429,7 +457,8 @@ def render_run(
     slot = (ms[0] if ms else session.login_ms) // slot_ms
     counts = [0] * len(w.spec.calls)
     out: dict[str, list[str]] = {}
-    for atu, ptype, paid in _rows(w, task, ms, {slot: session}, random.Random(tag), counts):
+    rows = _rows(w, task, ms, {slot: session}, random.Random(tag), counts, api_events)
+    for atu, ptype, paid in rows:
         out.setdefault("ApiTotalUsage", []).append(atu)
         if ptype is not None and paid is not None:
             out.setdefault(ptype, []).append(paid)
@@ -456,7 +485,8 @@ def render_day(task: DayTask) -> DayResult:
         else:
             result.logins.extend(workload_login(w, task, s) for s in sessions.values())
         if task.render and (ms or (sessions and w.spec.auth == "soap_login")):
-            streams.append(_rows(w, task, ms, sessions, rng))
+            events = result.api_events if task.real_time else None
+            streams.append(_rows(w, task, ms, sessions, rng, api_events=events))
     for u in task.ui_users:
         result.logins.extend(ui_logins(u, task))
     if streams:

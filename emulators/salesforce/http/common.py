@@ -177,7 +177,8 @@ def run_rest(
             username=ctx.user["Username"],
             session_key=session.session_key,
             login_key=session.login_key,
-            api_family="REST",
+            # Emulator-only: the workload runner names the API a call stands for (in_family).
+            api_family=request.headers.get("x-emulator-api-family", "REST"),
             api_version=version,
             api_resource=api_resource,
             http_method=request.method,

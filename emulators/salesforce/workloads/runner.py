@@ -34,6 +34,7 @@ from .values import Values
 # deletes find records the workload created.
 _PHASE = {"query": 0, "create": 1, "upsert": 1, "update": 2, "delete": 3}
 _QUERY_LIMIT = 200
+FAMILY_HEADER = "X-Emulator-Api-Family"  # emulator-only, as X-Emulator-Client-Ip
 _RECORD_URL = re.compile(r"/sobjects/[^/]+/([A-Za-z0-9]{15,18})$")
 
 
@@ -76,12 +77,17 @@ class _Run:
         self.pools = _Pools()
         self.outcomes: list[CallOutcome] = []
         self.relogin = relogin
+        self.family = workload.api_family
 
     # -- one call of the mix
 
     def do(self, index: int, call: Call) -> None:
         obj = self.schema.get(call.object)
         name = obj.name if obj else call.object
+        # The emulator serves no SOAP CRUD or Bulk API endpoints: the call is made over REST
+        # (the same access rules answer it) and names the family it stands for, which the
+        # org logs it as (eventlog.events.in_family).
+        self.family = self.w.family_of(call)
         try:
             outcome = self._dispatch(index, call, obj, name)
         except _Skip as s:
@@ -157,10 +163,17 @@ class _Run:
         record_id: str | None = None,
         lookup: bool = False,
     ) -> CallOutcome:
-        """Make one call; a refresh-token session re-grants once when it expired."""
+        """Make one call; a refresh-token session re-grants once when it expired. A lookup
+        (finding records to write) is a REST query whatever the call's family."""
+        headers = self.sf.session.headers
         for attempt in (0, 1):
             try:
-                rid = fn()
+                if self.family != "REST" and not lookup:
+                    headers[FAMILY_HEADER] = self.family
+                try:
+                    rid = fn()
+                finally:
+                    headers.pop(FAMILY_HEADER, None)
                 return CallOutcome(
                     index, obj, op, ok=True, record_id=rid or record_id, lookup=lookup
                 )
