@@ -13,8 +13,9 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from handover.errors import EvidenceError
-from handover.models import AccessPlan, Finding, HumanAccess, PlanRefusal
+from handover.models import AccessPlan, CutoverSpec, Finding, HumanAccess, PlanRefusal, RouteChoice
 from handover.plan import build_plan
+from handover.planning.cutover import cutover_spec
 from handover.planning.inputs import OrgFacts, StoreEvidence, grantability_note, plan_inputs
 from handover.render import render_plan_markdown
 from handover.salesforce import SalesforceGateway
@@ -78,6 +79,29 @@ def read_evidence(store: UsageStore, finding: Finding) -> StoreEvidence:
     return evidence
 
 
+@task(name="read-cutover-evidence", cache_policy=NO_CACHE, persist_result=False)
+def read_cutover_evidence(
+    store: UsageStore, finding: Finding, evidence: StoreEvidence
+) -> CutoverSpec:
+    """How the pair logs in over the evidence window (LoginHistory labels, OAuth refresh
+    tokens): the plan's cutover section."""
+    kinds = store.login_kinds(
+        finding.org_id,
+        finding.user_id,
+        [finding.app_name],
+        finding.connected_app_id,
+        evidence.start,
+        evidence.end,
+    )
+    return cutover_spec(
+        app_name=finding.app_name,
+        connected_app_id=finding.connected_app_id,
+        logins=kinds.logins,
+        token_uses=kinds.token_uses,
+        token_rows=kinds.token_rows,
+    )
+
+
 @task(name="read-human-access", cache_policy=NO_CACHE, persist_result=False)
 def read_human_access(gateway: SalesforceGateway, user_id: str) -> HumanAccess:
     return gateway.human_access(user_id)
@@ -118,9 +142,12 @@ def make_plan(
     human: HumanAccess,
     facts: OrgFacts,
     settings: PlanSettings,
+    cutover: CutoverSpec | None = None,
+    route: RouteChoice | None = None,
 ) -> AccessPlan | PlanRefusal:
-    """The least-privilege plan from what was read (or the refusal, saying why)."""
-    return build_plan(plan_inputs(finding, evidence, human, facts), settings)
+    """The least-privilege plan from what was read (or the refusal, saying why), with its
+    cutover section (the route an operator named, if any)."""
+    return build_plan(plan_inputs(finding, evidence, human, facts, cutover, route), settings)
 
 
 @task(name="save-plan", cache_policy=NO_CACHE, persist_result=False)
