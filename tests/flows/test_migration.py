@@ -4,6 +4,7 @@ the org's clock moved with its workloads running through the verification window
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,3 +37,57 @@ def test_client_credentials_run_as_moves_to_the_new_user(migration_env: Stage) -
     assert statuses["cutover:run-as:warehouse-management-system"] == "done"
     assert statuses["decommission:freeze"] == "done"
     assert all(s == "done" for s in statuses.values()), statuses
+
+
+def test_jwt_bearer_gets_its_new_username_through_the_file_sink(migration_env: Stage) -> None:
+    stage = migration_env
+    plan = stage.plans["MuleSoft NetSuite Sync"]
+    assert plan["cutover"]["route"] == "username"
+    new_user, creds = plan["user"]["username"], stage.credentials_file("MuleSoft NetSuite Sync")
+    before = json.loads(creds.read_text())
+    m = stage.start("MuleSoft NetSuite Sync", sink="file", sink_target=str(creds))
+    m.approve("plan")
+    m.approve("cutover")
+    m.window()
+    after = json.loads(creds.read_text())
+    # The new username in place, every other key as it was, readable by its owner only.
+    assert after == {**before, "username": new_user}
+    assert creds.stat().st_mode & 0o777 == 0o600
+    span = through_the_window(stage, m)
+    mule = span["workloads"]["MuleSoft NetSuite Sync"]
+    assert set(mule["users"]) == {new_user} and mule["calls_failed"] == 0, mule
+    assert mule["calls_ok"] > 1000
+    m.approve("decommission", SAM, KENJI)
+    result = m.finish()
+    assert result["outcome"] == "successful", result
+    keys = {s["key"]: s["status"] for s in result["steps"]}
+    removed = [k for k in keys if k.startswith("decommission:app-access:")]
+    assert len(removed) == 1 and keys[removed[0]] == "done"  # MuleSoft_Integration_Access
+    assert "decommission:freeze" not in keys  # Dana still works in her account
+    # The replaced credentials and anything generated were kept only until the end.
+    assert not any(stage.secrets_dir.glob(f"{m.migration_id}-*"))
+
+
+def test_soap_login_gets_a_new_password_through_the_file_sink(migration_env: Stage) -> None:
+    stage = migration_env
+    plan = stage.plans["Nightly Data Loader Batch"]
+    assert plan["cutover"]["route"] == "password"
+    new_user, creds = plan["user"]["username"], stage.credentials_file("Nightly Data Loader Batch")
+    before = json.loads(creds.read_text())
+    m = stage.start("Nightly Data Loader Batch", sink="file", sink_target=str(creds))
+    m.approve("plan")
+    m.approve("cutover")
+    m.window()
+    after = json.loads(creds.read_text())
+    assert (after["username"], after["security_token"]) == (new_user, "")
+    assert after["password"] != before["password"] and len(after["password"]) >= 20
+    assert {
+        k: v for k, v in after.items() if k not in ("username", "password", "security_token")
+    } == {k: v for k, v in before.items() if k not in ("username", "password", "security_token")}
+    span = through_the_window(stage, m)
+    batch = span["workloads"]["Nightly Data Loader Batch"]
+    assert set(batch["users"]) == {new_user} and batch["calls_failed"] == 0, batch
+    m.approve("decommission", NADIA, KENJI)
+    result = m.finish()
+    assert result["outcome"] == "successful", result
+    assert after["password"] not in json.dumps(result)
