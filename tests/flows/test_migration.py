@@ -5,10 +5,14 @@ the org's clock moved with its workloads running through the verification window
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
-from tests.flows.migration_stage import KENJI, NADIA, SAM, Stage
+import pytest
+
+from tests.flows.migration_stage import KENJI, KEY, NADIA, SAM, Stage, artifact, run_logs
 
 
 def through_the_window(stage: Stage, m: Any) -> dict[str, Any]:
@@ -68,7 +72,10 @@ def test_jwt_bearer_gets_its_new_username_through_the_file_sink(migration_env: S
     assert not any(stage.secrets_dir.glob(f"{m.migration_id}-*"))
 
 
-def test_soap_login_gets_a_new_password_through_the_file_sink(migration_env: Stage) -> None:
+def test_soap_login_gets_a_new_password_through_the_file_sink(
+    migration_env: Stage, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     stage = migration_env
     plan = stage.plans["Nightly Data Loader Batch"]
     assert plan["cutover"]["route"] == "password"
@@ -90,4 +97,35 @@ def test_soap_login_gets_a_new_password_through_the_file_sink(migration_env: Sta
     m.approve("decommission", NADIA, KENJI)
     result = m.finish()
     assert result["outcome"] == "successful", result
-    assert after["password"] not in json.dumps(result)
+    # No secret the run handled is anywhere but the external system's file.
+    secrets = {
+        "the new password": after["password"],
+        "the human's password": before["password"],
+        "the human's security token": before["security_token"],
+        "the approval token key": KEY,
+        "the Slack bot token": stage.slack.bot_token,
+        "the Slack signing secret": stage.slack.signing_secret,
+        "the org session": stage.org.info()["access_token"],
+    }
+    places = {
+        "the flow's result": json.dumps(result),
+        "the captured logs": caplog.text,
+        "the Prefect run's logs": "\n".join(run_logs(result["flow_run_id"])),
+        "the report": artifact(f"migration-{m.migration_id}"),
+        "Slack": json.dumps(stage.messages()),
+        "the store": store_dump(stage.store_url),
+    }
+    assert "Verification: successful" in places["the report"]
+    # Each place was really read: each names the new user.
+    assert [p for p, text in places.items() if new_user not in text] == []
+    found = [(s, p) for s, v in secrets.items() for p, text in places.items() if v in text]
+    assert not found, found
+
+
+def store_dump(url: str) -> str:
+    """Every row of every table of the store, as text."""
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return "\n".join(
+            repr(row) for table in tables for row in db.execute(f'SELECT * FROM "{table}"')
+        )
