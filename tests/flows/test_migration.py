@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from tests.flows.migration_stage import KENJI, KEY, NADIA, SAM, Stage, artifact, run_logs
+from tests.migration.orgstate import snapshot
 
 
 def through_the_window(stage: Stage, m: Any) -> dict[str, Any]:
@@ -129,3 +130,66 @@ def store_dump(url: str) -> str:
         return "\n".join(
             repr(row) for table in tables for row in db.execute(f'SELECT * FROM "{table}"')
         )
+
+
+def test_the_window_wait_is_handed_to_the_reaper_and_a_declined_decommission_keeps_the_human(
+    migration_env: Stage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flow watches the org's clock for a second only, then records a wake-up and waits
+    without polling the org; the approval service's reaper wakes it once the window's logs
+    are due. A rejected decommission then writes nothing more: the integration stays on the
+    new user, and the human keeps their access."""
+    stage = migration_env
+    monkeypatch.setenv("HANDOVER_VERIFY__POLL_SECONDS", "1")
+    workload = "Freight Rates Sync"
+    creds = stage.credentials_file(workload)
+    m = stage.start(workload, sink="file", sink_target=str(creds))
+    m.approve("plan")
+    m.approve("cutover")
+    book = m.book
+    far = datetime.now(UTC) + timedelta(days=365)
+    (wake,) = m.wait_for(lambda _: book.due_wakes(far), "a wake-up recorded")
+    assert wake.migration_id == m.migration_id
+    status = m.status()
+    assert status is not None and (status.step, status.waiting_at) == ("verify", None)
+    through_the_window(stage, m)
+    assert book.due_wakes(far) == [wake]  # the org's clock alone wakes nobody
+    stage.clock.offset = wake.wake_at - datetime.now(UTC) + timedelta(seconds=1)
+    try:
+        m.wait_for(lambda _: not book.due_wakes(far), "the reaper took the wake-up")
+    finally:
+        stage.clock.offset = timedelta(0)
+    m.reject("decommission", "Greg's script gets rewritten first")
+    result = m.finish()
+    assert result["outcome"] == "rejected", result
+    assert not any(s["step"] == "decommission" for s in result["steps"])
+    assert json.loads(creds.read_text())["username"] == stage.plans[workload]["user"]["username"]
+
+
+def test_no_traffic_in_the_window_asks_a_person(
+    migration_env: Stage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tableau runs once a day at 06:00: a two-hour window in the morning sees nothing of
+    it, so verification is inconclusive and a person decides; "roll back" undoes it all."""
+    stage = migration_env
+    monkeypatch.setenv("HANDOVER_VERIFY__WINDOW_HOURS", "2")
+    workload = "Tableau Pipeline Extract"
+    now = stage.org_now()
+    stage.advance_to((now + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0))
+    before = snapshot(stage.admin())
+    m = stage.start(workload)
+    m.approve("plan")
+    m.approve("cutover")
+    through_the_window(stage, m)
+    record = m.gate("inconclusive")
+    assert "made no calls in the verification window" in json.dumps(
+        next(x for x in stage.messages()["messages"] if x["ts"] == record.ts)["blocks"]
+    )
+    m.reject("inconclusive", "rather verify over a full day", who=KENJI)
+    result = m.finish()
+    assert result["outcome"] == "rolled_back", result
+    after = snapshot(stage.admin())
+    username = stage.plans[workload]["user"]["username"]
+    assert {k: [r for r in v if r[0] != username] for k, v in after.items()} == {
+        k: [r for r in v if r[0] != username] for k, v in before.items()
+    }
