@@ -12,7 +12,16 @@ from typing import Any
 
 import pytest
 
-from tests.flows.migration_stage import KENJI, KEY, NADIA, SAM, Stage, artifact, run_logs
+from tests.flows.migration_stage import (
+    KENJI,
+    KEY,
+    NADIA,
+    SAM,
+    Stage,
+    artifact,
+    run_logs,
+    thread_of,
+)
 from tests.migration.orgstate import snapshot
 
 
@@ -42,6 +51,25 @@ def test_client_credentials_run_as_moves_to_the_new_user(migration_env: Stage) -
     assert statuses["cutover:run-as:warehouse-management-system"] == "done"
     assert statuses["decommission:freeze"] == "done"
     assert all(s == "done" for s in statuses.values()), statuses
+    rosa = stage.admin().query(
+        "SELECT IsFrozen FROM UserLogin WHERE UserId IN "
+        "(SELECT Id FROM User WHERE Username = 'rosa.delgado@loomis-logistics.com')"
+    )["records"]
+    assert [r["IsFrozen"] for r in rosa] == [True]
+    # The thread: every gate's message in its final state, then the outcome.
+    thread = thread_of(stage, m.migration_id)
+    gates = [(x["updates"] or [x])[-1]["text"].split(" of ")[0] for x in thread[:-1]]
+    assert gates == [
+        f"Approved · {g}" for g in ("Plan", "Cutover", "Decommission", "Freezing the account")
+    ]
+    assert thread[-1]["text"] == "Migration successful: Warehouse Management System"
+    # The report: who approved what, the verification's figures, the writes.
+    report = artifact(f"migration-{m.migration_id}")
+    assert "| Outcome | **Successful**" in report
+    assert f"| decommission | Approved | {SAM}, {NADIA} |" in report
+    assert "## Verification: successful" in report and "| new-identity | ✓ |" in report
+    assert "| cutover | update ConnectedApp | Warehouse Management System | done |" in report
+    assert result["ui_url"] and result["ui_url"].startswith("http")
 
 
 def test_jwt_bearer_gets_its_new_username_through_the_file_sink(migration_env: Stage) -> None:
