@@ -172,6 +172,9 @@ def test_a_run_that_died_is_continued_by_a_rerun(
     stage.org.emulator.faults.clear()
     entry = stage.ledger.port(first.migration_id).get("provision:permission-set")
     assert entry is not None and entry.status == "failed"
+    # Continued with another credential sink, its rollback would not know where to look.
+    other = stage.start(workload, migration_id=first.migration_id, sink="operator").failure()
+    assert isinstance(other, MigrationError) and "continue it with the same sink" in str(other)
     again = stage.start(workload, migration_id=first.migration_id)
     again.gate("cutover")  # the plan gate was decided: not asked again
     admin = stage.admin()
