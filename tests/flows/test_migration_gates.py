@@ -132,25 +132,27 @@ def test_an_unanswered_gate_expires_cleanly(migration_env: Stage) -> None:
 
 def test_a_failed_verification_rolls_back_to_the_org_as_it_was(migration_env: Stage) -> None:
     stage = migration_env
-    workload = "Freight Rates Sync"
-    creds = stage.credentials_file(workload)
-    before, before_creds = org_state(stage), creds.read_text()
-    m = stage.start(workload, sink="file", sink_target=str(creds))
+    workload = "Tableau Pipeline Extract"
+    before = org_state(stage)
+    m = stage.start(workload)
     m.approve("plan")
     m.gate("cutover")
     # Someone deletes a permission of the new set before the cutover is verified.
     admin = stage.admin()
     ps = stage.plans[workload]["permission_set"]["name"]
     row = admin.query(
-        f"SELECT Id FROM ObjectPermissions WHERE Parent.Name = '{ps}' AND SobjectType = 'Product2'"
+        f"SELECT Id FROM ObjectPermissions WHERE Parent.Name = '{ps}' AND SobjectType = 'Account'"
     )["records"][0]
     admin.ObjectPermissions.delete(row["Id"])
     m.approve("cutover")
     error = m.failure()
-    assert isinstance(error, MigrationError) and "lacks" in str(error)
+    assert isinstance(
+        error, MigrationError
+    ) and "lacks 1 planned permission(s): Read Account" in str(error)
     status = m.status()
     assert status is not None and status.outcome == "failed"
-    assert creds.read_text() == before_creds  # the external system's file as it was
+    with pytest.raises(ValueError):
+        Secret.load(f"handover-{m.migration_id}-credentials")  # the handed-over credentials
     assert_as_before(stage, before, workload)
     alert = thread_of(stage, m.migration_id)[-1]
     assert alert["text"].startswith("Verification failed, rolled back")
