@@ -127,8 +127,7 @@ def migrate(
             sink_kind=kind,
             sink_target=target,
         )
-        if run.hands_over_credentials:
-            run.sink  # noqa: B018  (its target is checked before anything is asked)
+        run.check_sink()
         status = open_migration(run)
         if "params" not in run.facts():
             # What a later run of this migration (a crash, `handover resume`) continues with.

@@ -25,7 +25,6 @@ from handover.slack.client import build_client
 from handover.slack.gateway import SlackGateway
 from handover.store.gates import SqlGateBook
 from handover.store.ledger import Ledger, Opening
-from handover.usage import UsageStore
 from tasks.credentials import build_sink
 
 
@@ -90,6 +89,12 @@ class MigrationRun:
 
     # ------------------------------------------------------------------ where writes go
 
+    def check_sink(self) -> None:
+        """Refuse a sink that cannot take the credentials (a missing file, a bad block name)
+        before anything is asked or written."""
+        if self.hands_over_credentials:
+            _ = self.sink
+
     @cached_property
     def sink(self) -> CredentialSink:
         return build_sink(
@@ -125,13 +130,6 @@ class MigrationRun:
                 "set HANDOVER_APPROVALS__TOKEN_KEY (shared with the approval service)"
             )
         return key.get_secret_value().encode()
-
-    def usage(self) -> UsageStore:
-        """The usage store (the same database), for the verification window's logs."""
-        return UsageStore(self.settings.store.url)
-
-    def log(self, message: str, *args: Any) -> None:
-        get_run_logger().info(message, *args)
 
 
 @task(name="open-migration", cache_policy=NO_CACHE, persist_result=False)

@@ -82,7 +82,7 @@ def wait_for_window(run: MigrationRun, window: VerificationWindow) -> None:
     """Return once the org's clock has passed the time the window's logs are due."""
     logger = get_run_logger()
     poll = run.settings.verify.poll_seconds
-    interval = min(5.0, max(0.2, poll / 20))
+    interval = min(run.settings.approvals.poll_seconds, max(poll, 0.1))
     logger.info(
         "verification window %s … %s (org time); its logs are due at %s",
         window.start.isoformat(),
