@@ -2,8 +2,9 @@
 the settings, the org, the ledger and the gate book (one store), Slack, the approved plan,
 the credential sink. Plain wiring, no decisions: the tasks act, handover decides.
 
-A plain class, not a dataclass or a model, on purpose: Prefect looks into the parameters
-of a task for futures, and this holds open connections it must not walk.
+``MigrationRun`` is a plain class, not a dataclass or a model, on purpose: Prefect looks
+into the parameters of a task for futures, and it holds open connections it must not
+walk (``Opened``, the flow's parameters and first reads, is walked only once, shallowly).
 """
 
 from __future__ import annotations
