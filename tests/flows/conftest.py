@@ -143,6 +143,9 @@ def migration_env(stage: Stage, monkeypatch: pytest.MonkeyPatch) -> Stage:
         "HANDOVER_APPROVALS__APPROVERS": ",".join([ms.SAM, ms.NADIA, ms.KENJI]),
         "HANDOVER_APPROVALS__POLL_SECONDS": "0.2",
         "HANDOVER_VERIFY__POLL_SECONDS": "120",
+        # Half a day covers the hourly and two-hourly workloads, and keeps the window on
+        # one day: its logs are due the next morning (a nightly job's test sets 24).
+        "HANDOVER_VERIFY__WINDOW_HOURS": "12",
         # The live clock makes one real call of each kind per run (the rest are logged):
         # at this scale that skews the rare operations of small workloads, so only those
         # expected 30 times or more in the window are judged on volume.

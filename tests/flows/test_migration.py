@@ -102,9 +102,10 @@ def test_jwt_bearer_gets_its_new_username_through_the_file_sink(migration_env: S
 
 
 def test_soap_login_gets_a_new_password_through_the_file_sink(
-    migration_env: Stage, caplog: pytest.LogCaptureFixture
+    migration_env: Stage, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("HANDOVER_VERIFY__WINDOW_HOURS", "24")  # the batch runs at 01:00
     stage = migration_env
     plan = stage.plans["Nightly Data Loader Batch"]
     assert plan["cutover"]["route"] == "password"
@@ -136,10 +137,12 @@ def test_soap_login_gets_a_new_password_through_the_file_sink(
         "the Slack signing secret": stage.slack.signing_secret,
         "the org session": stage.org.info()["access_token"],
     }
+    # Logs reach the server in batches: wait for the run's last line.
+    shipped = run_logs(result["flow_run_id"], until=f"migration {m.migration_id}: successful")
     places = {
         "the flow's result": json.dumps(result),
         "the captured logs": caplog.text,
-        "the Prefect run's logs": "\n".join(run_logs(result["flow_run_id"])),
+        "the Prefect run's logs": "\n".join(shipped),
         "the report": artifact(f"migration-{m.migration_id}"),
         "Slack": json.dumps(stage.messages()),
         "the store": store_dump(stage.store_url),
