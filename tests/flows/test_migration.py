@@ -104,7 +104,10 @@ def test_jwt_bearer_gets_its_new_username_through_the_file_sink(migration_env: S
 def test_soap_login_gets_a_new_password_through_the_file_sink(
     migration_env: Stage, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Every line the run logs, also where Prefect's own level is WARNING (`make test`): the
+    # captured logs and the ones the server keeps are searched for secrets below.
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="prefect")
     monkeypatch.setenv("HANDOVER_VERIFY__WINDOW_HOURS", "24")  # the batch runs at 01:00
     stage = migration_env
     plan = stage.plans["Nightly Data Loader Batch"]
