@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from .base import FrozenModel
+from .cutover import CutoverSpec, RouteChoice
 from .discovery import Finding
 
 PlanOperation = Literal["query", "retrieve", "create", "update", "upsert", "delete"]
@@ -176,6 +177,9 @@ class PlanInputs(FrozenModel):
     org_domain: str | None = None  # for the username template; default: the human's
     connected_app_id: str | None = None  # default: the finding's
     connected_app_name: str | None = None
+    # How the pair logs in (planning/cutover.py), and the route an operator named for it.
+    cutover: CutoverSpec | None = None
+    route: RouteChoice | None = None
 
     @field_validator("master_detail", mode="before")
     @classmethod
@@ -339,6 +343,9 @@ class AccessPlan(FrozenModel):
     notes: list[str]
     headline: str
     hash: str  # sha256 of the canonical JSON of everything but hash and headline
+    # How the integration moves to the new user (None: planned before plans carried it;
+    # left out of the hash then, so those plans keep theirs).
+    cutover: CutoverSpec | None = None
 
     @property
     def approvable(self) -> bool:

@@ -3,7 +3,7 @@ connected app loses the client's version ("client:DataLoaderBatch/59.0.0" become
 "client:DataLoaderBatch"), so a finding survives a client upgrade with its history.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-02
 
 The per-day IP and field rows are keyed by app key without the client name, so two
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
