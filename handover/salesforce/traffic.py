@@ -12,6 +12,7 @@ from datetime import datetime
 from .. import ids
 from ..datetimes import soql_datetime
 from ..errors import SalesforceGatewayError
+from ..usage.decode import application_key
 from .gateway import SalesforceGateway
 
 
@@ -26,7 +27,7 @@ def app_logins(
     wanted = sorted({ids.to18(u) for u in user_ids if _valid(u)})
     if not wanted:
         return {}
-    names = {n.casefold() for n in app_names if n}
+    names = {application_key(n) for n in app_names if n}
     listed = ", ".join(f"'{u}'" for u in wanted)
     rows = gateway.query_all(
         f"SELECT UserId, Application, Status FROM LoginHistory WHERE UserId IN ({listed}) "
@@ -35,7 +36,7 @@ def app_logins(
     )
     counts: Counter[str] = Counter()
     for r in rows:
-        if r.get("Status") == "Success" and str(r.get("Application") or "").casefold() in names:
+        if r.get("Status") == "Success" and application_key(str(r.get("Application") or "")) in names:
             counts[ids.to18(str(r["UserId"]))] += 1
     return dict(counts)
 

@@ -110,6 +110,13 @@ def client_identity(name: str) -> str:
     return _CLIENT_VERSION.sub("", stripped) or stripped
 
 
+def application_key(name: str) -> str:
+    """How two application names are compared: a connected app by its name, an API client
+    whatever its version ("DataLoaderBatch/59.0.0" in LoginHistory is the "DataLoaderBatch"
+    of a finding), case aside."""
+    return client_identity(name).casefold()
+
+
 def method_operation(name: str) -> str:
     """A SOAP method or Bulk operation type -> operation ("query_all" -> "query")."""
     key = name.replace("_", "").lower()

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, func, select
 
 from ..store import tables as t
 from .coverage_records import api_sources_by_day
+from .decode import application_key
 from .plan_evidence import PLAN_OPERATIONS, entity_names, is_success
 
 _FREE = "ApiTotalUsage"
@@ -62,7 +63,7 @@ def login_kinds(
     end: date,
 ) -> LoginKinds:
     h = t.login_history_daily.c
-    names = {n.casefold() for n in app_names if n}
+    names = {application_key(n) for n in app_names if n}
     rows = conn.execute(
         select(h.application, h.login_type, h.login_sub_type, func.sum(h.calls))
         .where(
@@ -76,7 +77,7 @@ def login_kinds(
     ).all()
     logins: Counter[str] = Counter()
     for application, login_type, sub_type, n in rows:
-        if application.casefold() in names:
+        if application_key(application) in names:
             logins[f"{login_type}|{sub_type}"] += int(n)
     o = t.oauth_tokens.c
     tokens = conn.execute(
@@ -85,7 +86,7 @@ def login_kinds(
     mine = [
         use
         for token_app, token_name, use in tokens
-        if (app_id and token_app == app_id) or (not token_app and token_name.casefold() in names)
+        if (app_id and token_app == app_id) or (not token_app and application_key(token_name) in names)
     ]
     uses = sum(u or 0 for u in mine) if mine else None
     return LoginKinds(logins=dict(sorted(logins.items())), token_rows=len(mine), token_uses=uses)

@@ -57,6 +57,7 @@ def stage(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> It
     from handover.slack.runs import PrefectRuns
     from handover.store.gates import SqlGateBook
     from handover.store.ledger import Ledger
+    from handover.usage.decode import client_identity
     from tests.flows import migration_stage as ms
 
     root = tmp_path_factory.mktemp("migration")
@@ -98,7 +99,9 @@ def stage(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> It
         by_pair = {(f["username"], f["app_name"]): f for f in found}
         apps = {a.name for a in scenario.connected_apps}
         findings = {
-            w.name: by_pair[(w.username, w.app if w.app in apps else (w.client_name or w.app))]
+            w.name: by_pair[
+                (w.username, w.app if w.app in apps else client_identity(w.client_name or w.app))
+            ]
             for w in scenario.workloads
             if w.name in MIGRATED
         }
