@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from ..render import VERDICT_LABELS
+
+if TYPE_CHECKING:
+    from .stack import StackPaths, UpRecord
 
 _STYLE = {
     "integration_under_human": "bold red",
@@ -45,3 +51,36 @@ def findings_table(
             row.append("; ".join(f.get("reasons", [])[:2]))
         table.add_row(*row)
     return table
+
+
+def stack_summary(record: UpRecord, paths: StackPaths) -> Group:
+    """What `handover up` started, where, and what to run next."""
+    table = Table(title="handover is up", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("Prefect UI", record.ui_url)
+    table.add_row("Prefect API", record.prefect_api_url)
+    table.add_row("approval service", record.approvals_url)
+    if record.salesforce_info:
+        table.add_row("Salesforce emulator", _here(record.salesforce_info))
+    if record.slack_info:
+        table.add_row("Slack emulator", _here(record.slack_info))
+    table.add_row("store", record.store_url)
+    table.add_row("logs", _here(str(paths.logs)) + "/")
+    emulator = f" --emulator {_here(record.salesforce_info)}" if record.salesforce_info else ""
+    steps = [
+        f"handover discover{emulator}",
+        f"handover plan --finding <finding id>{emulator}",
+        "handover migrate --finding <finding id>",
+        "handover status",
+        "handover down",
+    ]
+    return Group(table, Text("Next:"), *(Text(f"  {step}", style="cyan") for step in steps))
+
+
+def _here(path: str) -> str:
+    """A path relative to the working directory when it is under it (shorter to type)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path

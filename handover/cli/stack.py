@@ -1,0 +1,513 @@
+"""`handover up` and `handover down`: the local stack, one process per part, each in the
+background with its log under ``.handover/logs/``.
+
+- **prefect-server**: `prefect server start` (its SQLite database under PREFECT_HOME,
+  which the CLI puts in the project), then the process work pool and the deployments of
+  prefect.yaml (`prefect deploy --all`: the same file operators deploy by hand);
+- **worker**: `prefect worker start` on that pool; it runs the flows;
+- **approvals**: `handover approvals serve`, which receives Slack's clicks;
+- with ``--emulators``: **salesforce-emulator** (the scenario's org, backfilled) and
+  **slack-emulator** (clicks delivered to the approval service).
+
+The worker and the approval service are configured only through their environment, built
+here: one store for everything (an absolute URL: the worker's flows run in the code's
+directory), the Slack emulator's token and signing secret, the approval-token key (made
+once, kept in a 0600 file), the Prefect API, and an orgs file naming the emulator as the
+default org, so a run started from the Prefect UI has an org. Secrets go only to the two
+processes that need them, never into up.json or a log.
+
+up.json is written as soon as the first process starts and rewritten as parts come up, so
+`handover down` can always stop what an interrupted `up` left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.engine import make_url
+
+from handover.errors import StackError
+from handover.settings import Settings
+
+from . import prefect_api
+from .processes import Started, alive, failed, spawn, stop, wait_until
+
+CODE_ROOT = Path(__file__).resolve().parents[2]  # prefect.yaml, flows/, tasks/, emulators/
+LOOMIS = CODE_ROOT / "emulators" / "scenarios" / "loomis.yaml"
+EMULATOR_ORG = "emulator"  # the orgs-file name of the stack's Salesforce emulator
+# The worker first: no flow run starts while the rest goes down.
+STOP_ORDER = ("worker", "approvals", "slack-emulator", "salesforce-emulator", "prefect-server")
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class StackPaths:
+    """Where the stack of one project keeps its files (absolute)."""
+
+    state: Path
+
+    @classmethod
+    def of(cls, settings: Settings, project: Path | None = None) -> StackPaths:
+        base = (project or Path.cwd()).resolve()
+        return cls((base / settings.stack.state_dir).resolve())
+
+    @property
+    def up_json(self) -> Path:
+        return self.state / "up.json"
+
+    @property
+    def logs(self) -> Path:
+        return self.state / "logs"
+
+    def log(self, part: str) -> Path:
+        return self.logs / f"{part}.log"
+
+    @property
+    def token_key(self) -> Path:
+        return self.state / "approval-token.key"
+
+    @property
+    def salesforce_info(self) -> Path:
+        return self.state / "salesforce.json"
+
+    @property
+    def slack_info(self) -> Path:
+        return self.state / "slack.json"
+
+    @property
+    def emulator_state(self) -> Path:
+        return self.state / "emulators" / "salesforce"
+
+    @property
+    def orgs_file(self) -> Path:
+        return self.state / "orgs.toml"
+
+
+class UpRecord(BaseModel):
+    """up.json: what `handover up` started and where to reach it. No secrets."""
+
+    prefect_api_url: str
+    ui_url: str
+    approvals_url: str
+    salesforce_info: str | None = None
+    slack_info: str | None = None
+    store_url: str
+    project: str
+    started_at: datetime
+    ready: bool = False  # False while `up` is still starting parts
+    pids: dict[str, int] = {}
+    markers: dict[str, str | None] = {}  # the OS's start time of each pid (processes.py)
+    logs: dict[str, str] = {}
+
+    def processes(self) -> list[Started]:
+        parts = sorted(
+            self.pids,
+            key=lambda p: STOP_ORDER.index(p) if p in STOP_ORDER else len(STOP_ORDER),
+        )
+        return [
+            Started(p, self.pids[p], self.markers.get(p), Path(self.logs.get(p, ""))) for p in parts
+        ]
+
+    def alive_parts(self) -> list[str]:
+        return [p.part for p in self.processes() if alive(p)]
+
+    def add(self, started: Started) -> None:
+        self.pids[started.part] = started.pid
+        self.markers[started.part] = started.marker
+        self.logs[started.part] = str(started.log)
+
+
+def read_record(paths: StackPaths) -> UpRecord | None:
+    try:
+        return UpRecord.model_validate_json(paths.up_json.read_text())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        raise StackError(
+            f"{paths.up_json} is not a stack record; remove it (and stop what it started by hand)"
+        ) from None
+
+
+def running(paths: StackPaths) -> UpRecord | None:
+    """The record of a stack with at least one part still running here, else None."""
+    record = read_record(paths)
+    return record if record is not None and record.alive_parts() else None
+
+
+def _write(paths: StackPaths, record: UpRecord) -> None:
+    paths.state.mkdir(parents=True, exist_ok=True)
+    tmp = paths.up_json.with_suffix(".tmp")
+    tmp.write_text(record.model_dump_json(indent=2))
+    tmp.replace(paths.up_json)
+
+
+def absolute_store_url(url: str, project: Path) -> str:
+    """The store URL with a relative SQLite path made absolute (from ``project``): the
+    worker's flows run in the code's directory, and every process must open one file."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return url
+    if parsed.database == ":memory:" or parsed.database.startswith("file:"):
+        raise StackError(
+            f"the stack needs a store every process can open, not {url!r}; set "
+            "HANDOVER_STORE__URL to a file (sqlite:///.handover/handover.db) or PostgreSQL"
+        )
+    path = Path(parsed.database).expanduser()
+    if not path.is_absolute():
+        path = (project / path).resolve()
+    return parsed.set(database=str(path)).render_as_string(hide_password=False)
+
+
+def token_key(paths: StackPaths) -> str:
+    """The approval-token key shared by the approval service and the flows: made once, kept
+    readable by the owner only."""
+    try:
+        key = paths.token_key.read_text().strip()
+    except FileNotFoundError:
+        key = ""
+    if len(key) >= 32:
+        paths.token_key.chmod(0o600)
+        return key
+    paths.state.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(paths.token_key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key + "\n")
+    paths.token_key.chmod(0o600)
+    return key
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _executable(name: str) -> str:
+    """A console script of this virtualenv (prefect, handover), else the one on PATH."""
+    beside = Path(sys.executable).with_name(name)
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise StackError(f"`{name}` is not installed in this environment; run `make install`")
+    return found
+
+
+def _prefect_env(api_url: str) -> dict[str, str]:
+    """What every process of the stack shares: Prefect local, offline, on this server."""
+    home = Path(os.environ.get("PREFECT_HOME") or Path.cwd() / ".prefect").resolve()
+    return {
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_URL": api_url,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "HANDOVER_HOME": str(CODE_ROOT),
+    }
+
+
+def _without_secrets(env: dict[str, str]) -> dict[str, str]:
+    """The server and `prefect deploy` need nothing of handover's configuration."""
+    return {k: v for k, v in env.items() if not k.startswith("HANDOVER_") or k == "HANDOVER_HOME"}
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):  # not written yet, or half-written
+        return None
+    return data if isinstance(data, dict) else None
+
+
+class Stack:
+    """One `handover up`: starts the parts in order, recording each as it starts; on any
+    failure stops what it started and raises a StackError naming the part and its log."""
+
+    def __init__(self, settings: Settings, paths: StackPaths, say: Say) -> None:
+        self.settings, self.paths, self.say = settings, paths, say
+        self.project = paths.state.parent
+        s = settings.stack
+        self.api_url = f"http://{s.prefect_host}:{s.prefect_port}/api"
+        a = settings.approvals
+        self.approvals_url = f"http://127.0.0.1:{a.port}/slack/actions"
+        self.popens: dict[str, subprocess.Popen[bytes]] = {}
+        self.started: dict[str, Started] = {}
+        self.record = UpRecord(
+            prefect_api_url=self.api_url,
+            ui_url=prefect_api.ui_url(self.api_url),
+            approvals_url=self.approvals_url,
+            store_url=absolute_store_url(settings.store.url, self.project),
+            project=str(self.project),
+            started_at=datetime.now(UTC),
+        )
+
+    # -- the sequence -------------------------------------------------------------------
+
+    def up(self, *, emulators: bool, scenario: Path, backfill_days: int) -> UpRecord:
+        self._check_ports(emulators)
+        base = os.environ | _prefect_env(self.api_url)
+        worker_env = base | self._handover_env()
+        try:
+            if emulators:
+                worker_env |= self._start_emulators(base, scenario, backfill_days)
+            else:
+                self._check_approvals(worker_env)
+            server = self._start(
+                "prefect-server",
+                [_executable("prefect"), "server", "start", "--host",
+                 self.settings.stack.prefect_host, "--port", str(self.settings.stack.prefect_port),
+                 "--analytics-off"],
+                _without_secrets(base),
+            )  # fmt: skip
+            approvals = self._start(
+                "approvals",
+                [sys.executable, "-m", "handover.cli", "approvals", "serve"],
+                worker_env,
+            )
+            self._wait(server, lambda: prefect_api.healthy(self.api_url), "answer /api/health")
+            self.say(f"Prefect server up: {self.record.ui_url}")
+            self._register(base)
+            worker = self._start(
+                "worker",
+                [_executable("prefect"), "worker", "start", "--pool",
+                 self.settings.stack.work_pool, "--type", "process"],
+                worker_env
+                | {"PREFECT_WORKER_QUERY_SECONDS": f"{self.settings.stack.worker_query_seconds:g}"},
+            )  # fmt: skip
+            health = self.approvals_url.removesuffix("/slack/actions") + "/healthz"
+            self._wait(approvals, lambda: _answers(health), "answer /healthz")
+            self._wait(
+                worker,
+                lambda: prefect_api.worker_online(self.api_url, self.settings.stack.work_pool),
+                f"come online on pool {self.settings.stack.work_pool!r}",
+            )
+            if emulators:
+                self._wait(
+                    self.started["salesforce-emulator"],
+                    lambda: self.paths.salesforce_info.exists(),
+                    "write its info file (backfilling first)",
+                )
+            self.record.ready = True
+            _write(self.paths, self.record)
+            return self.record
+        except BaseException:
+            self.say("stopping what was started …")
+            stop(self.record.processes())
+            self.paths.up_json.unlink(missing_ok=True)
+            raise
+
+    def _start_emulators(
+        self, base: dict[str, str], scenario: Path, backfill_days: int
+    ) -> dict[str, str]:
+        """Both emulators; returns the worker's and approval service's settings they give."""
+        s = self.settings.stack
+        for stale in (self.paths.salesforce_info, self.paths.slack_info):
+            stale.unlink(missing_ok=True)  # a stale file would look like a started emulator
+        sf_port = s.salesforce_port or free_port()
+        self._start(
+            "salesforce-emulator",
+            [sys.executable, "-m", "handover.cli", "emulator", "serve", "--scenario",
+             str(scenario), "--info", str(self.paths.salesforce_info), "--port", str(sf_port),
+             "--backfill-days", str(backfill_days), "--state-dir", str(self.paths.emulator_state)],
+            _without_secrets(base),
+        )  # fmt: skip
+        self.record.salesforce_info = str(self.paths.salesforce_info)
+        slack = self._start(
+            "slack-emulator",
+            [sys.executable, "-m", "handover.cli", "emulator", "slack", "--port",
+             str(s.slack_port or free_port()), "--info", str(self.paths.slack_info),
+             "--actions-url", self.approvals_url, "--scenario", str(scenario)],
+            _without_secrets(base),
+        )  # fmt: skip
+        self.record.slack_info = str(self.paths.slack_info)
+        _write(self.paths, self.record)
+        self._wait(slack, lambda: _read_json(self.paths.slack_info) is not None, "write its info")
+        info = _read_json(self.paths.slack_info) or {}
+        channel = (info.get("channels") or {}).get("handover") or "#handover"
+        self.paths.orgs_file.write_text(
+            f"# Written by `handover up --emulators`: the stack's Salesforce emulator, the\n"
+            f"# default org of flows run from the Prefect UI.\n"
+            f"[orgs.{EMULATOR_ORG}]\n"
+            f'auth = "emulator"\n'
+            f"info_file = {json.dumps(str(self.paths.salesforce_info))}\n"
+        )
+        env = {
+            "HANDOVER_SLACK__TOKEN": str(info["bot_token"]),
+            "HANDOVER_SLACK__BASE_URL": str(info["base_url"]),
+            "HANDOVER_SLACK__CHANNEL": str(channel),
+            "HANDOVER_APPROVALS__SIGNING_SECRET": str(info["signing_secret"]),
+            "HANDOVER_SALESFORCE__ORGS_FILE": str(self.paths.orgs_file),
+            "HANDOVER_SALESFORCE__DEFAULT_ORG": EMULATOR_ORG,
+        }
+        if info.get("approver_group"):
+            env["HANDOVER_APPROVALS__APPROVER_GROUP"] = str(info["approver_group"])
+        return env
+
+    def _handover_env(self) -> dict[str, str]:
+        a = self.settings.approvals
+        key = a.token_key.get_secret_value() if a.token_key else token_key(self.paths)
+        return {
+            "HANDOVER_STORE__URL": self.record.store_url,
+            "HANDOVER_APPROVALS__TOKEN_KEY": key,
+            "HANDOVER_APPROVALS__PORT": str(a.port),
+            "HANDOVER_APPROVALS__PREFECT_API_URL": self.api_url,
+        }
+
+    def _check_approvals(self, env: dict[str, str]) -> None:
+        """Without the emulators, Slack must be configured: say what is missing now, not
+        after the server started."""
+        from handover.slack.approvals import check_settings
+
+        check_settings(
+            self.settings.model_copy(
+                update={
+                    "approvals": self.settings.approvals.model_copy(
+                        update={"token_key": env["HANDOVER_APPROVALS__TOKEN_KEY"]}
+                    )
+                }
+            )
+        )
+
+    def _check_ports(self, emulators: bool) -> None:
+        s, a = self.settings.stack, self.settings.approvals
+        wanted = [("the Prefect server", s.prefect_host, s.prefect_port, "HANDOVER_STACK__PREFECT_PORT"),
+                  ("the approval service", "127.0.0.1", a.port, "HANDOVER_APPROVALS__PORT")]  # fmt: skip
+        if emulators:
+            wanted += [
+                ("the Salesforce emulator", "127.0.0.1", s.salesforce_port, "HANDOVER_STACK__SALESFORCE_PORT"),
+                ("the Slack emulator", "127.0.0.1", s.slack_port, "HANDOVER_STACK__SLACK_PORT"),
+            ]  # fmt: skip
+        for what, host, port, setting in wanted:
+            if port and not port_free(host, port):
+                raise StackError(
+                    f"port {port} on {host} is in use, so {what} cannot listen there; stop "
+                    f"whatever holds it or set {setting} to a free port",
+                    part=what,
+                )
+
+    def _register(self, base: dict[str, str]) -> None:
+        """The work pool, then every deployment of prefect.yaml."""
+        prefect_yaml = CODE_ROOT / "prefect.yaml"
+        if not prefect_yaml.exists():
+            raise StackError(
+                f"no prefect.yaml at {CODE_ROOT}: `handover up` registers the deployments "
+                "from a checkout of handover",
+                part="deployments",
+            )
+        if prefect_api.ensure_pool(self.api_url, self.settings.stack.work_pool):
+            self.say(f"work pool {self.settings.stack.work_pool!r} created")
+        log = self.paths.log("deploy")
+        started, popen = spawn(
+            "deployments",
+            [_executable("prefect"), "--no-prompt", "deploy", "--all"],
+            env=_without_secrets(base),
+            log=log,
+            cwd=CODE_ROOT,
+        )
+        try:
+            code = popen.wait(timeout=self.settings.stack.startup_timeout_seconds)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            raise failed(started, "(`prefect deploy --all`) did not finish in time") from None
+        if code != 0:
+            raise failed(started, f"(`prefect deploy --all`) failed with code {code}")
+        self.say("deployments registered (prefect.yaml)")
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _start(self, part: str, argv: list[str], env: dict[str, str]) -> Started:
+        started, popen = spawn(part, argv, env=env, log=self.paths.log(part), cwd=self.project)
+        self.popens[part] = popen
+        self.started[part] = started
+        self.record.add(started)
+        _write(self.paths, self.record)
+        return started
+
+    def _wait(self, started: Started, ready: Callable[[], bool], what: str) -> None:
+        wait_until(
+            started,
+            self.popens[started.part],
+            ready,
+            timeout=self.settings.stack.startup_timeout_seconds,
+            what=what,
+        )
+
+
+def _answers(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def up(
+    settings: Settings,
+    paths: StackPaths,
+    *,
+    emulators: bool,
+    scenario: Path | None,
+    backfill_days: int,
+    say: Say,
+) -> UpRecord:
+    """Start the stack of ``paths``; a StackError when it is already up or a part fails."""
+    current = running(paths)
+    if current is not None:
+        state = "up" if current.ready else "starting (or left half-started)"
+        raise StackError(
+            f"a stack is already {state} here (Prefect UI {current.ui_url}; parts running: "
+            f"{', '.join(current.alive_parts())}); `handover down` stops it, then "
+            "`handover up` starts a new one",
+            part="stack",
+        )
+    if paths.up_json.exists():
+        say("the previous stack ended without `handover down`; starting a new one")
+        paths.up_json.unlink()
+    chosen = (scenario or LOOMIS).resolve()
+    if emulators and not chosen.is_file():
+        raise StackError(f"no scenario file at {chosen}", part="salesforce-emulator")
+    started = time.monotonic()
+    record = Stack(settings, paths, say).up(
+        emulators=emulators, scenario=chosen, backfill_days=backfill_days
+    )
+    say(f"handover is up ({time.monotonic() - started:.0f} s)")
+    return record
+
+
+def down(paths: StackPaths, say: Say) -> list[str]:
+    """Stop what `up` started here (by pid: SIGTERM, then SIGKILL) and remove up.json.
+    Harmless when nothing runs."""
+    record = read_record(paths)
+    if record is None:
+        say(f"nothing to stop: no stack was started here ({paths.up_json} does not exist)")
+        return []
+    stopped = stop(record.processes())
+    paths.up_json.unlink(missing_ok=True)
+    paths.salesforce_info.unlink(missing_ok=True)
+    paths.slack_info.unlink(missing_ok=True)
+    say(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running any more")
+    return stopped
