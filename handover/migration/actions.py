@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import MigrationError
 from ..models import AccessPlan, FieldPermission, ObjectPermission
-from .models import (
+from ..models.migration import (
     SECRET_PLACEHOLDER,
     CutoverSpec,
     DecommissionPlan,

@@ -21,7 +21,14 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ..errors import HandoverError, MigrationError, WriteConflict
-from .models import SECRET_PLACEHOLDER, LedgerEntry, Observed, StepPreview, WriteAction, ref_key
+from ..models.migration import (
+    SECRET_PLACEHOLDER,
+    LedgerEntry,
+    Observed,
+    StepPreview,
+    WriteAction,
+    ref_key,
+)
 
 Clock = Callable[[], datetime]
 

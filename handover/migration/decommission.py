@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .models import (
+from ..models.migration import (
     AccountUse,
     AppGrant,
     DecommissionPlan,

@@ -3,7 +3,7 @@ real one). Entries keep the order of their first write, as the store's do."""
 
 from __future__ import annotations
 
-from .models import LedgerEntry
+from ..models.migration import LedgerEntry
 
 
 class MemoryLedger:

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..models.migration import LedgerEntry, Observed, WriteAction
 from .apply import Clock, LedgerPort, OrgPort, apply_actions, doomed_records, holds, now_utc
-from .models import LedgerEntry, Observed, WriteAction
 
 IRREVERSIBLE = frozenset({"set_password", "revoke"})
 NOT_RECREATABLE = frozenset({"AuthSession"})  # an ended session can't be brought back

@@ -13,7 +13,13 @@ the success rate held, and no new error codes appeared. No traffic at all is
 from __future__ import annotations
 
 from ..models import AccessPlan, HumanAccess, PermissionSetSpec, UsageProfile
-from .models import Check, Outcome, TrafficFigures, VerificationInputs, VerificationResult
+from ..models.migration import (
+    Check,
+    Outcome,
+    TrafficFigures,
+    VerificationInputs,
+    VerificationResult,
+)
 
 _FLAGS = (
     ("read", "Read"),

@@ -1,8 +1,19 @@
 """Types shared by the core, the tasks and the flows (pydantic, immutable), one module per
-room: ``discovery`` (what discovery sees and concludes), ``plan`` (least-privilege plans).
+room: ``discovery`` (what discovery sees and concludes), ``plan`` (least-privilege plans),
+``cutover`` (a plan's cutover section), ``migration`` (the writes, the ledger, verification,
+decommission, where a migration stands).
 Everything is re-exported here: ``from handover.models import Finding`` is the way in."""
 
 from .base import FrozenModel
+from .cutover import (
+    ROUTE_CHOICES,
+    SINK_KINDS,
+    AuthPattern,
+    CutoverRoute,
+    CutoverSpec,
+    RouteChoice,
+    SinkKind,
+)
 from .discovery import (
     INTEGRATION_LICENSE,
     VERDICTS,
@@ -14,6 +25,21 @@ from .discovery import (
     UserInfo,
     Verdict,
     finding_id,
+)
+from .migration import (
+    MIGRATION_OUTCOMES,
+    SECRET_PLACEHOLDER,
+    AccountUse,
+    AppGrant,
+    DecommissionPlan,
+    LedgerEntry,
+    MigrationOutcome,
+    MigrationStatus,
+    StepPreview,
+    TrafficFigures,
+    VerificationInputs,
+    VerificationResult,
+    WriteAction,
 )
 from .plan import (
     AccessPlan,
@@ -44,12 +70,22 @@ from .plan import (
 
 __all__ = [
     "INTEGRATION_LICENSE",
+    "MIGRATION_OUTCOMES",
+    "ROUTE_CHOICES",
+    "SECRET_PLACEHOLDER",
+    "SINK_KINDS",
     "VERDICTS",
     "AccessPlan",
+    "AccountUse",
+    "AppGrant",
     "AppRef",
+    "AuthPattern",
     "Blocker",
     "Cadence",
     "ConnectedAppAccess",
+    "CutoverRoute",
+    "CutoverSpec",
+    "DecommissionPlan",
     "EventLogFileMeta",
     "Evidence",
     "EvidenceWindow",
@@ -65,6 +101,9 @@ __all__ = [
     "HumanSummary",
     "IntegrationUserSpec",
     "Justification",
+    "LedgerEntry",
+    "MigrationOutcome",
+    "MigrationStatus",
     "ObjectAccess",
     "ObjectFlags",
     "ObjectPermission",
@@ -74,8 +113,15 @@ __all__ = [
     "PlanOperation",
     "PlanRefusal",
     "Provenance",
+    "RouteChoice",
+    "SinkKind",
+    "StepPreview",
+    "TrafficFigures",
     "UsageProfile",
     "UserInfo",
     "Verdict",
+    "VerificationInputs",
+    "VerificationResult",
+    "WriteAction",
     "finding_id",
 ]

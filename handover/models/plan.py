@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from .base import FrozenModel
+from .cutover import CutoverSpec
 from .discovery import Finding
 
 PlanOperation = Literal["query", "retrieve", "create", "update", "upsert", "delete"]
@@ -332,6 +333,9 @@ class AccessPlan(FrozenModel):
     notes: list[str]
     headline: str
     hash: str  # sha256 of the canonical JSON of everything but hash and headline
+    # How the integration moves to the new user (None: planned before plans carried it;
+    # left out of the hash then, so those plans keep theirs).
+    cutover: CutoverSpec | None = None
 
     @property
     def approvable(self) -> bool:

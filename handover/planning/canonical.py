@@ -4,7 +4,9 @@ The hash is what an approval binds to: sha256 over the canonical JSON of the pla
 sorted, no insignificant whitespace, UTF-8), leaving out the hash itself and the headline.
 The headline is wording for people, rebuilt from the content; leaving it out keeps a
 wording change in a new release from changing the hash of an unchanged plan. Nothing in a
-plan records when it was built, so the same inputs give the same hash.
+plan records when it was built, so the same inputs give the same hash. A field added to
+plans later (``cutover``) is left out while it is absent, so plans saved before it keep
+their hash.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 from ..models import AccessPlan, PlanRefusal
 
 NOT_HASHED = frozenset({"hash", "headline"})
+# Fields later releases added to plans: hashed only when present.
+HASHED_WHEN_SET = frozenset({"cutover"})
 
 
 def canonical_json(content: dict[str, Any]) -> str:
@@ -23,7 +27,11 @@ def canonical_json(content: dict[str, Any]) -> str:
 
 
 def content_hash(content: dict[str, Any]) -> str:
-    hashed = {k: v for k, v in content.items() if k not in NOT_HASHED}
+    hashed = {
+        k: v
+        for k, v in content.items()
+        if k not in NOT_HASHED and not (k in HASHED_WHEN_SET and v is None)
+    }
     return hashlib.sha256(canonical_json(hashed).encode()).hexdigest()
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..migration.models import AuthPattern, CutoverSpec, SinkKind
+from ..models.migration import AuthPattern, CutoverSpec, SinkKind
 from ..signals import fold, split_login_key
 
 _LABELS: dict[AuthPattern, str] = {

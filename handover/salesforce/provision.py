@@ -14,8 +14,8 @@ from typing import Any, NamedTuple
 
 from .. import ids
 from ..errors import SalesforceGatewayError
-from ..migration.models import ProvisionFacts
 from ..models import AccessPlan, HumanAccess
+from ..models.migration import ProvisionFacts
 from .access import OBJECT_PERMISSION_FIELDS, fold_human_access
 from .gateway import SalesforceGateway
 from .translate import translated, write_error

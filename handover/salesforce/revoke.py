@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import ids
 from ..errors import SalesforceGatewayError
-from ..migration.models import AppGrant, OauthTokenInfo
+from ..models.migration import AppGrant, OauthTokenInfo
 from .gateway import SalesforceGateway, parse_sf_datetime
 from .provision import Records, soql_literal
 from .translate import oauth_error, translated

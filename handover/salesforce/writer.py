@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import MigrationError, SalesforceGatewayError
 from ..migration.apply import doomed_records, missing_records
-from ..migration.models import Observed, WriteAction
+from ..models.migration import Observed, WriteAction
 from .access import OBJECT_PERMISSION_FIELDS
 from .gateway import SalesforceGateway
 from .metadata import RUN_AS, ConnectedApps

@@ -283,13 +283,12 @@ def serve(settings: Settings, *, port: int | None = None) -> None:
     """Run the service in the foreground until Ctrl-C or SIGTERM (uvicorn handles both),
     over the gate book in the handover store. Raises ConfigError before anything starts
     when a setting it needs is missing."""
-    from handover.store.engine import open_engine
-    from handover.store.gates import SqlGateBook, ensure_tables
+    from handover.store.engine import Database
+    from handover.store.gates import SqlGateBook
 
     check_settings(settings)
-    engine = open_engine(settings.store.url)
-    ensure_tables(engine)
-    app = build_service(settings, SqlGateBook(engine))
+    store = Database(settings.store.url)  # opened and migrated: the gate book's tables
+    app = build_service(settings, SqlGateBook(store.engine))
     uvicorn.run(
         app,
         host=settings.approvals.host,

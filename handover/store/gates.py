@@ -8,9 +8,8 @@ decision IS NULL (the first one wins, the others read what won); a wake-up is cl
 DELETE of exactly the row that was due. No statement reads before it writes in the same
 transaction, which keeps SQLite's WAL from refusing a late write (SQLITE_BUSY_SNAPSHOT).
 
-Until the store's alembic migrations carry these tables, ``ensure_tables`` creates them
-(the approval service calls it at start); the integrator folds ``gate_metadata`` into the
-store's tables and a revision, and drops ``ensure_tables``.
+The tables are the store's (``tables/migration.py``, revision 0004): open the store
+(``engine.Database``) and the book over its engine.
 """
 
 from __future__ import annotations
@@ -19,85 +18,12 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    Engine,
-    ForeignKeyConstraint,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    and_,
-    delete,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Engine, and_, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from handover.slack.gatebook import Delivery, GateDecision, GateMessage, GateRecord, Vote, Wake
-from handover.store.tables.base import UtcDateTime
-
-gate_metadata = MetaData()
-
-gates = Table(
-    "gates",
-    gate_metadata,
-    Column("migration_id", String(32), primary_key=True),
-    Column("gate", String(16), primary_key=True),
-    Column("flow_run_id", String(64), nullable=False),
-    Column("plan_hash", String(128), nullable=False),
-    Column("channel", String(32), nullable=False),
-    Column("ts", String(32), nullable=False),
-    Column("thread_ts", String(32)),
-    Column("opened_at", UtcDateTime, nullable=False),
-    Column("expires_at", UtcDateTime, nullable=False, index=True),
-    Column("human_email", String(320), nullable=False),
-    Column("required_approvals", Integer, nullable=False),
-    Column("message", Text, nullable=False),  # GateMessage as JSON
-    Column("decision", String(16)),  # NULL while open; set once
-    Column("approvers", Text),  # JSON list of Slack user ids
-    Column("reason", Text),
-    Column("decided_at", UtcDateTime),
-    Column("delivery", String(16)),  # accepted | run_ended | refused; NULL: not yet
-    Column("delivery_detail", Text),
-)
-
-gate_votes = Table(
-    "gate_votes",
-    gate_metadata,
-    Column("migration_id", String(32), primary_key=True),
-    Column("gate", String(16), primary_key=True),
-    Column("user_id", String(32), primary_key=True),  # one vote per person per gate
-    Column("at", UtcDateTime, nullable=False),
-    ForeignKeyConstraint(["migration_id", "gate"], ["gates.migration_id", "gates.gate"]),
-)
-
-gate_notes = Table(
-    "gate_notes",
-    gate_metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("migration_id", String(32), nullable=False),
-    Column("gate", String(16), nullable=False),
-    Column("note", Text, nullable=False),
-    Column("at", UtcDateTime, nullable=False),
-    ForeignKeyConstraint(["migration_id", "gate"], ["gates.migration_id", "gates.gate"]),
-)
-
-# The ledger's `migrations.wake_at` in the design; its own table until the ledger lands.
-gate_wakes = Table(
-    "gate_wakes",
-    gate_metadata,
-    Column("migration_id", String(32), primary_key=True),
-    Column("flow_run_id", String(64), nullable=False),
-    Column("wake_at", UtcDateTime, nullable=False, index=True),
-)
-
-
-def ensure_tables(engine: Engine) -> None:
-    gate_metadata.create_all(engine, checkfirst=True)
+from handover.store.tables import gate_notes, gate_votes, gate_wakes, gates
 
 
 def _record(row: Any, notes: list[str]) -> GateRecord:

@@ -10,7 +10,7 @@ from typing import Any
 
 from handover.errors import SalesforceGatewayError, TransientSalesforceError
 from handover.migration.apply import doomed_records, holds, missing_records
-from handover.migration.models import Observed, WriteAction
+from handover.models.migration import Observed, WriteAction
 
 
 class Crash(BaseException):

@@ -18,8 +18,8 @@ from handover.migration.actions import cutover_actions, decommission_actions, pr
 from handover.migration.apply import Router, apply_actions
 from handover.migration.decommission import decommission_plan
 from handover.migration.memory import MemoryLedger
-from handover.migration.models import AccountUse, Observed, WriteAction
 from handover.migration.rollback import apply_rollback
+from handover.models.migration import AccountUse, Observed, WriteAction
 from handover.planning.cutover import cutover_spec
 from handover.salesforce.gateway import SalesforceGateway
 from handover.salesforce.metadata import ConnectedApps

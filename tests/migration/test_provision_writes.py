@@ -19,10 +19,10 @@ from handover.errors import SalesforceGatewayError, TransientSalesforceError, Wr
 from handover.migration.actions import provision_actions
 from handover.migration.apply import apply_actions
 from handover.migration.memory import MemoryLedger
-from handover.migration.models import LedgerEntry, VerificationInputs
 from handover.migration.rollback import apply_rollback
 from handover.migration.verify import judge
 from handover.models import AccessPlan
+from handover.models.migration import LedgerEntry, VerificationInputs
 from handover.salesforce.gateway import SalesforceGateway
 from handover.salesforce.provision import Records
 from handover.salesforce.writer import OrgWriter

@@ -7,8 +7,8 @@ import pytest
 
 from handover.errors import MigrationError
 from handover.migration.actions import cutover_actions
-from handover.migration.models import SECRET_PLACEHOLDER
 from handover.migration.steps import GATES, RUNBOOK, STEPS, gate_before, next_item
+from handover.models.migration import SECRET_PLACEHOLDER
 from handover.planning.cutover import auth_pattern_of, cutover_spec
 from tests.migration.plans import make_plan
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import inspect as create_engine_inspector
 
 from handover.slack.gatebook import (
     GateBook,
@@ -23,8 +23,9 @@ from handover.slack.gatebook import (
     Vote,
     Wake,
 )
-from handover.store.engine import open_engine
-from handover.store.gates import SqlGateBook, ensure_tables, gate_metadata
+from handover.store import tables as t
+from handover.store.engine import migrate, open_engine
+from handover.store.gates import SqlGateBook
 
 NOW = datetime(2026, 11, 2, 14, 5, tzinfo=UTC)
 PG_URL = os.environ.get("TEST_POSTGRES_URL")
@@ -67,8 +68,10 @@ def book(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GateBook]:
     assert url
     engine = open_engine(url)
     if request.param == "postgresql":
-        gate_metadata.drop_all(engine)
-    ensure_tables(engine)
+        with engine.begin() as conn:
+            t.metadata.drop_all(conn)
+            conn.exec_driver_sql("DROP TABLE IF EXISTS usage_schema_version")
+    migrate(engine)
     yield SqlGateBook(engine)
     engine.dispose()
 
@@ -149,7 +152,7 @@ def _decide_in_a_process(url: str, who: str, start: Any, results: Any) -> None:
 def test_two_processes_deciding_at_once_agree_on_one_winner(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/handover.db"
     engine = open_engine(url)
-    ensure_tables(engine)
+    migrate(engine)
     SqlGateBook(engine).add_gate(gate())
     ctx = multiprocessing.get_context("fork")  # a copy of this process: no re-import
     start, results = ctx.Event(), ctx.Queue()
@@ -171,8 +174,9 @@ def test_two_processes_deciding_at_once_agree_on_one_winner(tmp_path: Path) -> N
     engine.dispose()
 
 
-def test_tables_are_not_in_the_usage_schema() -> None:
-    # Until the integrator folds them into the store's migrations they live apart.
-    engine = create_engine("sqlite://")
-    ensure_tables(engine)
-    assert set(gate_metadata.tables) == {"gates", "gate_votes", "gate_notes", "gate_wakes"}
+def test_the_gate_book_is_part_of_the_store() -> None:
+    engine = open_engine("sqlite://")
+    migrate(engine)
+    names = set(create_engine_inspector(engine).get_table_names())
+    assert {"gates", "gate_votes", "gate_notes", "gate_wakes"} <= names
+    assert {"gates", "gate_votes", "gate_notes", "gate_wakes"} <= set(t.metadata.tables)

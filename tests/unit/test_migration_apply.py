@@ -16,7 +16,7 @@ from handover.errors import (
 from handover.migration.actions import COLLECTION_LIMIT, provision_actions
 from handover.migration.apply import apply_actions, previews
 from handover.migration.memory import MemoryLedger
-from handover.migration.models import SECRET_PLACEHOLDER, ProvisionFacts, WriteAction
+from handover.models.migration import SECRET_PLACEHOLDER, ProvisionFacts, WriteAction
 from tests.migration.fakes import Crash, FakeOrg
 from tests.migration.plans import make_plan
 

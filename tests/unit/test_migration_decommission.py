@@ -9,7 +9,7 @@ import pytest
 from handover.errors import MigrationError
 from handover.migration.actions import decommission_actions, freeze_actions
 from handover.migration.decommission import decommission_plan, freeze_eligibility
-from handover.migration.models import AccountUse, AppGrant, OauthTokenInfo
+from handover.models.migration import AccountUse, AppGrant, OauthTokenInfo
 
 HUMAN = "005000000000001AAA"
 OTHER = "005000000000003AAA"

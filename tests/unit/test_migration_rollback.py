@@ -12,7 +12,8 @@ from handover.migration.actions import cutover_actions, decommission_actions, pr
 from handover.migration.apply import apply_actions
 from handover.migration.decommission import decommission_plan
 from handover.migration.memory import MemoryLedger
-from handover.migration.models import (
+from handover.migration.rollback import apply_rollback, rollback_actions
+from handover.models.migration import (
     AccountUse,
     AppGrant,
     CutoverSpec,
@@ -20,7 +21,6 @@ from handover.migration.models import (
     OauthTokenInfo,
     ProvisionFacts,
 )
-from handover.migration.rollback import apply_rollback, rollback_actions
 from tests.migration.fakes import Crash, FakeOrg
 from tests.migration.plans import make_plan
 

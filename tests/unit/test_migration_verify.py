@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from handover.migration.models import TrafficFigures, VerificationInputs
 from handover.migration.verify import baseline_from_plan, judge
 from handover.models import FieldAccess, HumanAccess, ObjectAccess
+from handover.models.migration import TrafficFigures, VerificationInputs
 from tests.migration.plans import make_plan
 
 PLAN = make_plan(operations=[("Account", "query", 1400), ("Contact", "update", 280)])

@@ -182,7 +182,7 @@ def test_migrating_a_store_in_use_keeps_its_data(tmp_path: Path) -> None:
         ), {"o": to18(ORG), "d": DAY, "u": USER})  # fmt: skip
     engine.dispose()
     with UsageStore(url) as s:
-        assert s.schema_revision == "0003"  # every later revision too
+        assert s.schema_revision == "0004"  # every later revision too
         assert s.field_evidence_available(ORG, DAY, DAY)  # back-filled from its field rows
         (fe,) = s.field_evidence(ORG, HUMAN, "none", DAY, DAY)
         assert (fe.field, fe.count, fe.example) == ("Account.Name", 3, "")

@@ -118,7 +118,7 @@ def api_rows(s: UsageStore) -> list[tuple[Any, ...]]:
 def test_migrates_from_empty_and_reopens(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/new/handover.db"  # the directory does not exist yet
     first = UsageStore(url)
-    assert first.schema_revision == "0003"
+    assert first.schema_revision == "0004"
     first.ingest_event_log(ORG, meta(DAY), day_file(DAY))
     first.close()
     again = UsageStore(url)

@@ -1,10 +1,20 @@
 """The store's tables (SQLAlchemy Core), one module per room: ``usage`` (what discovery
-ingests), ``discovery`` (runs and findings), ``plans`` (plans saved by hash). Migrations create them (../migrations); a
+ingests), ``discovery`` (runs and findings), ``plans`` (plans saved by hash),
+``migration`` (migrations, their locks and ledger, the gate book). Migrations create them (../migrations); a
 test checks that the migrated schema matches these definitions. Everything is re-exported
 here, so ``from handover.store import tables as t`` reaches any table."""
 
 from .base import UtcDateTime, metadata
 from .discovery import findings, runs
+from .migration import (
+    gate_notes,
+    gate_votes,
+    gate_wakes,
+    gates,
+    ledger_actions,
+    migration_locks,
+    migrations,
+)
 from .plans import plans
 from .usage import (
     API_KEY,
@@ -40,11 +50,18 @@ __all__ = [
     "coverage",
     "field_usage",
     "findings",
+    "gate_notes",
+    "gate_votes",
+    "gate_wakes",
+    "gates",
     "ingested_files",
+    "ledger_actions",
     "login_events_daily",
     "login_history_cursor",
     "login_history_daily",
     "metadata",
+    "migration_locks",
+    "migrations",
     "oauth_tokens",
     "plans",
     "runs",

@@ -1,6 +1,7 @@
 """Types of the migration (pydantic, immutable): the cutover route, the org writes and
 their ledger entries, the dry-run preview, the verification verdict and the decommission
-decisions. (Moves to handover/models/migration.py when the models become a package.)
+decisions, and where a migration stands (``MigrationStatus``). The cutover section of a
+plan lives in ``cutover.py`` and is re-exported here.
 
 Secrets never enter these types: a password written by a step appears as
 ``SECRET_PLACEHOLDER``, an OAuth token only as a hash of its DeleteToken.
@@ -11,28 +12,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from ..models import HumanAccess, PermissionSetSpec
+from .base import FrozenModel
+from .cutover import (
+    ROUTE_CHOICES,
+    SINK_KINDS,
+    AuthPattern,
+    CutoverRoute,
+    CutoverSpec,
+    RouteChoice,
+    SinkKind,
+)
+from .plan import HumanAccess, PermissionSetSpec
 
 Step = Literal["provision", "cutover", "decommission", "freeze", "rollback"]
 # What a write does to its record(s). "restore": put back what a step replaced, from a
 # reference (credentials); "revoke": end an OAuth grant (irreversible).
 ActionKind = Literal["create", "update", "delete", "set_password", "revoke", "restore"]
 LedgerStatus = Literal["planned", "claimed", "done", "failed", "dry_run", "rolled_back"]
-AuthPattern = Literal[
-    "client_credentials",
-    "jwt_bearer",
-    "username_password",
-    "soap_login",
-    "refresh_token",
-    "unknown",
-]
-# run_as: the connected app's client-credentials Run-As user is re-pointed (Metadata API).
-# username: the external system gets the new username (JWT bearer). password: the new user
-# gets a password, the external system gets both. blocked: no route (see CutoverSpec.blocker).
-CutoverRoute = Literal["run_as", "username", "password", "blocked"]
-SinkKind = Literal["prefect-secret", "file", "operator"]
 Outcome = Literal["successful", "failed", "inconclusive"]
 
 SECRET_PLACEHOLDER = "<new password>"
@@ -52,38 +50,10 @@ def ref_key(value: Any) -> str | None:
     return None
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-# ---------------------------------------------------------------------- cutover
-
-
-class CutoverSpec(_Frozen):
-    """How the integration moves to the new user, judged from how it logs in today."""
-
-    auth_pattern: AuthPattern
-    route: CutoverRoute
-    sink: SinkKind | None  # where new credentials go; None: nothing to hand over
-    app_name: str
-    connected_app_id: str | None = None
-    blocker: str | None = None  # why there is no route, and what to do (route "blocked")
-    alternatives: list[str] = Field(default_factory=list)  # routes offered when blocked
-    old_path: str = ""  # what keeps working for the human until decommission
-    evidence: list[str] = Field(default_factory=list)  # the facts behind the pattern, worded
-    logins: dict[str, int] = Field(default_factory=dict)  # "LoginType|LoginSubType" -> logins
-    token_uses: int | None = None  # OauthToken.UseCount for the pair (refresh grants)
-    notes: list[str] = Field(default_factory=list)  # what else people should know
-
-    @property
-    def blocked(self) -> bool:
-        return self.route == "blocked"
-
-
 # ---------------------------------------------------------------------- writes and the ledger
 
 
-class WriteAction(_Frozen):
+class WriteAction(FrozenModel):
     """One org write of the runbook, with its idempotency key (unique in a migration).
 
     ``match`` is what the probe looks the record up by (its unique key); ``after`` is what
@@ -122,7 +92,7 @@ class WriteAction(_Frozen):
         return list(self.after.get("records") or []) if self.batch else []
 
 
-class Observed(_Frozen):
+class Observed(FrozenModel):
     """What a probe found at an action's key: nothing (``state`` None), one record, or for
     a batch ``{"records": [...]}`` with the rows that exist."""
 
@@ -136,7 +106,7 @@ class Observed(_Frozen):
         return bool(self.state.get("records")) if "records" in self.state else True
 
 
-class LedgerEntry(_Frozen):
+class LedgerEntry(FrozenModel):
     """An action's record in the ledger. ``before`` is the state the first claim saw, kept
     for rollback and never replaced by a later probe; ``claimed_at`` set means this
     migration may have written the record (a claim always precedes a write)."""
@@ -171,7 +141,7 @@ class LedgerEntry(_Frozen):
         return self.claimed_at is not None
 
 
-class StepPreview(_Frozen):
+class StepPreview(FrozenModel):
     """The dry-run contract: one action as it would be applied."""
 
     action: ActionKind
@@ -188,7 +158,7 @@ class StepPreview(_Frozen):
         )
 
 
-class ProvisionFacts(_Frozen):
+class ProvisionFacts(FrozenModel):
     """What the org must tell before a plan becomes writes: the ids the names resolve to."""
 
     profile_id: str  # the plan's profile (Minimum Access - API Only Integrations)
@@ -198,7 +168,7 @@ class ProvisionFacts(_Frozen):
 # ---------------------------------------------------------------------- verification
 
 
-class TrafficFigures(_Frozen):
+class TrafficFigures(FrozenModel):
     """One side of the live comparison: an identity's calls through the app over ``days``."""
 
     days: float = Field(gt=0)
@@ -225,7 +195,7 @@ class TrafficFigures(_Frozen):
         return {code for code, n in self.status_codes.items() if n and code[:1] in ("4", "5")}
 
 
-class VerificationInputs(_Frozen):
+class VerificationInputs(FrozenModel):
     planned: PermissionSetSpec
     granted: HumanAccess  # the new user's effective access, read back from the org
     profile: HumanAccess | None = None  # what the new user's profile alone gives
@@ -234,7 +204,7 @@ class VerificationInputs(_Frozen):
     human: TrafficFigures | None = None  # the human through the app, verify window
 
 
-class Check(_Frozen):
+class Check(FrozenModel):
     """One test of the verdict. ``ok`` None: it could not be judged (no traffic)."""
 
     name: str
@@ -243,7 +213,7 @@ class Check(_Frozen):
     figures: dict[str, Any] = Field(default_factory=dict)
 
 
-class VerificationResult(_Frozen):
+class VerificationResult(FrozenModel):
     outcome: Outcome
     reasons: list[str]  # why, worded for people: every failed or unjudged check
     checks: list[Check]
@@ -253,7 +223,7 @@ class VerificationResult(_Frozen):
 # ---------------------------------------------------------------------- decommission
 
 
-class Eligibility(_Frozen):
+class Eligibility(FrozenModel):
     ok: bool
     reason: str
 
@@ -261,7 +231,7 @@ class Eligibility(_Frozen):
         return self.ok, self.reason
 
 
-class OauthTokenInfo(_Frozen):
+class OauthTokenInfo(FrozenModel):
     """An OauthToken row without its tokens: the DeleteToken only as its hash."""
 
     token_hash: str
@@ -273,7 +243,7 @@ class OauthTokenInfo(_Frozen):
     created: datetime | None = None
 
 
-class AppGrant(_Frozen):
+class AppGrant(FrozenModel):
     """A SetupEntityAccess row granting the app, with who holds its parent."""
 
     sea_id: str
@@ -284,7 +254,7 @@ class AppGrant(_Frozen):
     holders: list[str] = Field(default_factory=list)  # assignee user ids
 
 
-class AccountUse(_Frozen):
+class AccountUse(FrozenModel):
     """What the human's account did in the evidence window besides this integration."""
 
     days_observed: int
@@ -294,17 +264,17 @@ class AccountUse(_Frozen):
     app_other_use: int = 0  # logins through this app the integration does not explain
 
 
-class TokenDecision(_Frozen):
+class TokenDecision(FrozenModel):
     token: OauthTokenInfo
     decision: Eligibility
 
 
-class GrantDecision(_Frozen):
+class GrantDecision(FrozenModel):
     grant: AppGrant
     decision: Eligibility
 
 
-class DecommissionPlan(_Frozen):
+class DecommissionPlan(FrozenModel):
     human_user_id: str
     human_username: str
     app_name: str
@@ -325,3 +295,87 @@ class DecommissionPlan(_Frozen):
     def reports(self) -> list[str]:
         """What is left in place, and why: said to people instead of changed."""
         return [g.decision.reason for g in self.grants if not g.decision.ok]
+
+
+# ---------------------------------------------------------------------- where a migration stands
+
+# How a migration ended: null while it is open. failed: verification failed and the
+# migration was rolled back automatically; rolled_back: a person chose to roll back (the
+# inconclusive gate); rejected / expired: a gate was rejected, or nobody decided in time.
+MigrationOutcome = Literal["successful", "failed", "rolled_back", "rejected", "expired"]
+MIGRATION_OUTCOMES: tuple[str, ...] = ("successful", "failed", "rolled_back", "rejected", "expired")
+
+
+class MigrationStatus(FrozenModel):
+    """One migration as the ledger holds it (``handover status`` shows these)."""
+
+    migration_id: str
+    finding_id: str
+    org_id: str
+    app_name: str
+    human_username: str
+    plan_hash: str
+    flow_run_id: str | None = None  # the run that last worked on it
+    step: str | None = None  # the runbook item it is at (a gate or a step), or "done"
+    waiting_at: str | None = None  # the gate it waits at, None when not waiting
+    waiting_since: datetime | None = None
+    outcome: MigrationOutcome | None = None  # None while open
+    outcome_reason: str | None = None
+    dry_run: bool = False
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def open(self) -> bool:
+        return self.outcome is None
+
+    def status_json(self) -> dict[str, Any]:
+        """The ``handover status --json`` contract."""
+        return {
+            "migration_id": self.migration_id,
+            "finding_id": self.finding_id,
+            "flow_run_id": self.flow_run_id,
+            "step": self.step,
+            "waiting_at": self.waiting_at,
+            "waiting_since": self.waiting_since.isoformat() if self.waiting_since else None,
+            "outcome": self.outcome,
+        }
+
+
+__all__ = [
+    "MIGRATION_OUTCOMES",
+    "REF",
+    "ROUTE_CHOICES",
+    "SECRET_KEYS",
+    "SECRET_PLACEHOLDER",
+    "SINK_KINDS",
+    "AccountUse",
+    "ActionKind",
+    "AppGrant",
+    "AuthPattern",
+    "Check",
+    "CutoverRoute",
+    "CutoverSpec",
+    "DecommissionPlan",
+    "Eligibility",
+    "GrantDecision",
+    "LedgerEntry",
+    "LedgerStatus",
+    "MigrationOutcome",
+    "MigrationStatus",
+    "OauthTokenInfo",
+    "Observed",
+    "Outcome",
+    "ProvisionFacts",
+    "RouteChoice",
+    "SinkKind",
+    "Step",
+    "StepPreview",
+    "TokenDecision",
+    "TrafficFigures",
+    "VerificationInputs",
+    "VerificationResult",
+    "WriteAction",
+    "ref",
+    "ref_key",
+]
