@@ -242,71 +242,6 @@ def plan_cmd(
         raise typer.Exit(REFUSED_EXIT)
 
 
-@app.command("up")
-def up_cmd(
-    emulators: bool = typer.Option(
-        False,
-        "--emulators",
-        help="Also start the Salesforce emulator (the scenario's org) and the Slack emulator.",
-    ),
-    scenario: Path | None = typer.Option(
-        None, "--scenario", help="Scenario YAML of the emulated org (default: loomis.yaml)."
-    ),
-    backfill_days: int = typer.Option(
-        30, "--backfill-days", min=0, max=365, help="Days of history the emulator backfills."
-    ),
-) -> None:
-    """Start the local stack in the background: a Prefect server (UI), a worker on pool
-    `handover`, the deployments of prefect.yaml and the approval service; with --emulators
-    the Salesforce and Slack emulators too. State and logs: .handover/ (up.json says what
-    runs where). `handover down` stops it.
-
-    Exit codes: 0 up; 1 a part did not start (which one, and its log, is printed; what had
-    started is stopped again) or a stack is already up here; 2 configuration.
-    """
-    from handover.errors import ConfigError, StackError
-    from handover.settings import Settings
-
-    from .stack import StackPaths, up
-
-    settings = Settings()
-    paths = StackPaths.of(settings)
-    try:
-        record = up(
-            settings,
-            paths,
-            emulators=emulators,
-            scenario=scenario,
-            backfill_days=backfill_days,
-            say=lambda line: console.print(line, markup=False, highlight=False),
-        )
-    except ConfigError as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from None
-    except StackError as e:
-        console.print("[red]error:[/red] ", end="")
-        console.print(str(e), markup=False, highlight=False)
-        raise typer.Exit(1) from None
-    from .tables import stack_summary
-
-    Console().print(stack_summary(record, paths))
-
-
-@app.command("down")
-def down_cmd() -> None:
-    """Stop what `handover up` started here (SIGTERM, then SIGKILL after 10 s) and remove
-    .handover/up.json. Harmless when nothing runs. Migrations waiting at a gate keep
-    waiting: the next `handover up` picks them up again."""
-    from handover.settings import Settings
-
-    from .stack import StackPaths, down
-
-    settings = Settings()
-    down(
-        StackPaths.of(settings), say=lambda line: console.print(line, markup=False, highlight=False)
-    )
-
-
 @app.command("demo")
 def demo(
     days: int = typer.Option(30, "--days", min=1, max=60, help="Days of history to backfill."),
@@ -315,6 +250,10 @@ def demo(
     from .demo import run
 
     run(days=days)
+
+
+# The operating stack's commands (up, down, migrate, status, resume) register on `app`.
+from . import operate  # noqa: E402, F401
 
 
 def _stack_api_url() -> None:
