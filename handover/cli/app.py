@@ -273,12 +273,20 @@ def _stack_api_url() -> None:
         os.environ["PREFECT_API_URL"] = record.prefect_api_url
 
 
+# Commands that never parse event logs: they skip importing polars and the usage store
+# (seconds of start-up for `handover status`).
+_WITHOUT_POLARS = frozenset({"up", "down", "status", "migrate", "resume"})
+
+
 def main() -> None:  # pragma: no cover - console script shim
-    from handover.usage.parse import tune_polars
+    import sys
 
     _prefect_defaults()
     _stack_api_url()
-    tune_polars(os.environ)
+    if not _WITHOUT_POLARS.intersection(sys.argv[1:2]):
+        from handover.usage.parse import tune_polars
+
+        tune_polars(os.environ)
     app()
 
 

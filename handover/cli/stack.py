@@ -130,6 +130,10 @@ class UpRecord(BaseModel):
         self.logs[started.part] = str(started.log)
 
 
+class AlreadyUp(StackError):
+    """`handover up` where a whole stack already runs."""
+
+
 def read_record(paths: StackPaths) -> UpRecord | None:
     try:
         return UpRecord.model_validate_json(paths.up_json.read_text())
@@ -244,66 +248,46 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 class Stack:
     """One `handover up`: starts the parts in order, recording each as it starts; on any
-    failure stops what it started and raises a StackError naming the part and its log."""
+    failure stops what it started and raises a StackError naming the part and its log.
+    Over an existing record (``repair``) it starts again the parts that stopped."""
 
-    def __init__(self, settings: Settings, paths: StackPaths, say: Say) -> None:
+    def __init__(
+        self, settings: Settings, paths: StackPaths, say: Say, record: UpRecord | None = None
+    ) -> None:
         self.settings, self.paths, self.say = settings, paths, say
         self.project = paths.state.parent
         s = settings.stack
-        self.api_url = f"http://{s.prefect_host}:{s.prefect_port}/api"
-        a = settings.approvals
-        self.approvals_url = f"http://127.0.0.1:{a.port}/slack/actions"
-        self.popens: dict[str, subprocess.Popen[bytes]] = {}
-        self.started: dict[str, Started] = {}
-        self.record = UpRecord(
-            prefect_api_url=self.api_url,
-            ui_url=prefect_api.ui_url(self.api_url),
-            approvals_url=self.approvals_url,
+        api_url = f"http://{s.prefect_host}:{s.prefect_port}/api"
+        self.record = record or UpRecord(
+            prefect_api_url=api_url,
+            ui_url=prefect_api.ui_url(api_url),
+            approvals_url=f"http://127.0.0.1:{settings.approvals.port}/slack/actions",
             store_url=absolute_store_url(settings.store.url, self.project),
             project=str(self.project),
             started_at=datetime.now(UTC),
         )
+        self.api_url = self.record.prefect_api_url
+        self.popens: dict[str, subprocess.Popen[bytes]] = {}
+        self.started: dict[str, Started] = {}
 
-    # -- the sequence -------------------------------------------------------------------
+    # -- the sequences ------------------------------------------------------------------
 
     def up(self, *, emulators: bool, scenario: Path, backfill_days: int) -> UpRecord:
         self._check_ports(emulators)
-        base = os.environ | _prefect_env(self.api_url)
-        worker_env = base | self._handover_env()
+        base = self._base_env()
         try:
             if emulators:
-                worker_env |= self._start_emulators(base, scenario, backfill_days)
-            else:
-                self._check_approvals(worker_env)
-            server = self._start(
-                "prefect-server",
-                [_executable("prefect"), "server", "start", "--host",
-                 self.settings.stack.prefect_host, "--port", str(self.settings.stack.prefect_port),
-                 "--analytics-off"],
-                _without_secrets(base),
-            )  # fmt: skip
-            approvals = self._start(
-                "approvals",
-                [sys.executable, "-m", "handover.cli", "approvals", "serve"],
-                worker_env,
-            )
-            self._wait(server, lambda: prefect_api.healthy(self.api_url), "answer /api/health")
-            self.say(f"Prefect server up: {self.record.ui_url}")
+                self._start_emulators(base, scenario, backfill_days)
+            env = self._service_env(base)
+            if not emulators:
+                self._check_approvals(env)
+            self._start_server(base)
+            self._start_approvals(env)
+            self._wait_server()
             self._register(base)
-            worker = self._start(
-                "worker",
-                [_executable("prefect"), "worker", "start", "--pool",
-                 self.settings.stack.work_pool, "--type", "process"],
-                worker_env
-                | {"PREFECT_WORKER_QUERY_SECONDS": f"{self.settings.stack.worker_query_seconds:g}"},
-            )  # fmt: skip
-            health = self.approvals_url.removesuffix("/slack/actions") + "/healthz"
-            self._wait(approvals, lambda: _answers(health), "answer /healthz")
-            self._wait(
-                worker,
-                lambda: prefect_api.worker_online(self.api_url, self.settings.stack.work_pool),
-                f"come online on pool {self.settings.stack.work_pool!r}",
-            )
+            self._start_worker(env)
+            self._wait_approvals()
+            self._wait_worker()
             if emulators:
                 self._wait(
                     self.started["salesforce-emulator"],
@@ -319,42 +303,139 @@ class Stack:
             self.paths.up_json.unlink(missing_ok=True)
             raise
 
-    def _start_emulators(
-        self, base: dict[str, str], scenario: Path, backfill_days: int
-    ) -> dict[str, str]:
-        """Both emulators; returns the worker's and approval service's settings they give."""
+    def repair(self, stopped: list[str]) -> list[str]:
+        """Start again the parts of a running stack that stopped (a killed worker, a
+        crashed approval service or server): the same command, the same environment.
+        The emulators hold their org in memory, so a stopped one cannot come back."""
+        lost = [p for p in stopped if p.endswith("-emulator")]
+        if lost:
+            raise StackError(
+                f"the {lost[0]} is not running, and its state lived in that process: "
+                "`handover down`, then `handover up --emulators` starts a new one",
+                part=lost[0],
+            )
+        base = self._base_env()
+        env = self._service_env(base)
+        if "prefect-server" in stopped:
+            self._start_server(base)
+            self._wait_server()
+        if "approvals" in stopped:
+            self._start_approvals(env)
+            self._wait_approvals()
+        if "worker" in stopped:
+            self._start_worker(env)
+            self._wait_worker()
+        _write(self.paths, self.record)
+        return [p for p in STOP_ORDER if p in stopped]
+
+    # -- the parts ----------------------------------------------------------------------
+
+    def _start_server(self, base: dict[str, str]) -> None:
+        host, port = self.api_url.removeprefix("http://").split("/")[0].rsplit(":", 1)
+        self._start(
+            "prefect-server",
+            [_executable("prefect"), "server", "start", "--host", host, "--port", port,
+             "--analytics-off"],
+            _without_secrets(base),
+        )  # fmt: skip
+
+    def _wait_server(self) -> None:
+        self._wait(
+            self.started["prefect-server"],
+            lambda: prefect_api.healthy(self.api_url),
+            "answer /api/health",
+        )
+        self.say(f"Prefect server up: {self.record.ui_url}")
+
+    def _start_approvals(self, env: dict[str, str]) -> None:
+        self._start("approvals", [sys.executable, "-m", "handover.cli", "approvals", "serve"], env)
+
+    def _wait_approvals(self) -> None:
+        health = self.record.approvals_url.removesuffix("/slack/actions") + "/healthz"
+        self._wait(self.started["approvals"], lambda: _answers(health), "answer /healthz")
+
+    def _start_worker(self, env: dict[str, str]) -> None:
+        pool = self.settings.stack.work_pool
+        self._start(
+            "worker",
+            [_executable("prefect"), "worker", "start", "--pool", pool, "--type", "process"],
+            env | {"PREFECT_WORKER_QUERY_SECONDS": f"{self.settings.stack.worker_query_seconds:g}"},
+        )
+
+    def _wait_worker(self) -> None:
+        pool = self.settings.stack.work_pool
+        self._wait(
+            self.started["worker"],
+            lambda: prefect_api.worker_online(self.api_url, pool),
+            f"come online on pool {pool!r}",
+        )
+
+    def _start_emulators(self, base: dict[str, str], scenario: Path, backfill_days: int) -> None:
         s = self.settings.stack
         for stale in (self.paths.salesforce_info, self.paths.slack_info):
             stale.unlink(missing_ok=True)  # a stale file would look like a started emulator
-        sf_port = s.salesforce_port or free_port()
         self._start(
             "salesforce-emulator",
             [sys.executable, "-m", "handover.cli", "emulator", "serve", "--scenario",
-             str(scenario), "--info", str(self.paths.salesforce_info), "--port", str(sf_port),
-             "--backfill-days", str(backfill_days), "--state-dir", str(self.paths.emulator_state)],
+             str(scenario), "--info", str(self.paths.salesforce_info), "--port",
+             str(s.salesforce_port or free_port()), "--backfill-days", str(backfill_days),
+             "--state-dir", str(self.paths.emulator_state)],
             _without_secrets(base),
         )  # fmt: skip
         self.record.salesforce_info = str(self.paths.salesforce_info)
-        slack = self._start(
+        self._start(
             "slack-emulator",
             [sys.executable, "-m", "handover.cli", "emulator", "slack", "--port",
              str(s.slack_port or free_port()), "--info", str(self.paths.slack_info),
-             "--actions-url", self.approvals_url, "--scenario", str(scenario)],
+             "--actions-url", self.record.approvals_url, "--scenario", str(scenario)],
             _without_secrets(base),
         )  # fmt: skip
         self.record.slack_info = str(self.paths.slack_info)
         _write(self.paths, self.record)
-        self._wait(slack, lambda: _read_json(self.paths.slack_info) is not None, "write its info")
-        info = _read_json(self.paths.slack_info) or {}
-        channel = (info.get("channels") or {}).get("handover") or "#handover"
+        self._wait(
+            self.started["slack-emulator"],
+            lambda: _read_json(self.paths.slack_info) is not None,
+            "write its info file",
+        )
         self.paths.orgs_file.write_text(
-            f"# Written by `handover up --emulators`: the stack's Salesforce emulator, the\n"
-            f"# default org of flows run from the Prefect UI.\n"
+            "# Written by `handover up --emulators`: the stack's Salesforce emulator, the\n"
+            "# default org of flows run from the Prefect UI.\n"
             f"[orgs.{EMULATOR_ORG}]\n"
-            f'auth = "emulator"\n'
+            'auth = "emulator"\n'
             f"info_file = {json.dumps(str(self.paths.salesforce_info))}\n"
         )
-        env = {
+
+    # -- environments -------------------------------------------------------------------
+
+    def _base_env(self) -> dict[str, str]:
+        return dict(os.environ) | _prefect_env(self.api_url)
+
+    def _service_env(self, base: dict[str, str]) -> dict[str, str]:
+        """The worker's and the approval service's environment: handover's settings, and
+        with the emulators, what their info files say."""
+        a = self.settings.approvals
+        key = a.token_key.get_secret_value() if a.token_key else token_key(self.paths)
+        approvals_port = self.record.approvals_url.rsplit(":", 1)[1].split("/")[0]
+        env = base | {
+            "HANDOVER_STORE__URL": self.record.store_url,
+            "HANDOVER_APPROVALS__TOKEN_KEY": key,
+            "HANDOVER_APPROVALS__PORT": approvals_port,
+            "HANDOVER_APPROVALS__PREFECT_API_URL": self.api_url,
+            # The file sink's private files (replaced credentials, generated passwords):
+            # under the project, not wherever the worker's flows run.
+            "HANDOVER_CUTOVER__SECRETS_DIR": str(self.paths.state / "secrets"),
+        }
+        if self.record.slack_info is None:
+            return env
+        info = _read_json(Path(self.record.slack_info))
+        if info is None:
+            raise StackError(
+                f"the Slack emulator's info file {self.record.slack_info} is gone or unreadable",
+                part="slack-emulator",
+                log=str(self.paths.log("slack-emulator")),
+            )
+        channel = (info.get("channels") or {}).get("handover") or "#handover"
+        env |= {
             "HANDOVER_SLACK__TOKEN": str(info["bot_token"]),
             "HANDOVER_SLACK__BASE_URL": str(info["base_url"]),
             "HANDOVER_SLACK__CHANNEL": str(channel),
@@ -365,16 +446,6 @@ class Stack:
         if info.get("approver_group"):
             env["HANDOVER_APPROVALS__APPROVER_GROUP"] = str(info["approver_group"])
         return env
-
-    def _handover_env(self) -> dict[str, str]:
-        a = self.settings.approvals
-        key = a.token_key.get_secret_value() if a.token_key else token_key(self.paths)
-        return {
-            "HANDOVER_STORE__URL": self.record.store_url,
-            "HANDOVER_APPROVALS__TOKEN_KEY": key,
-            "HANDOVER_APPROVALS__PORT": str(a.port),
-            "HANDOVER_APPROVALS__PREFECT_API_URL": self.api_url,
-        }
 
     def _check_approvals(self, env: dict[str, str]) -> None:
         """Without the emulators, Slack must be configured: say what is missing now, not
@@ -419,12 +490,11 @@ class Stack:
             )
         if prefect_api.ensure_pool(self.api_url, self.settings.stack.work_pool):
             self.say(f"work pool {self.settings.stack.work_pool!r} created")
-        log = self.paths.log("deploy")
         started, popen = spawn(
             "deployments",
             [_executable("prefect"), "--no-prompt", "deploy", "--all"],
             env=_without_secrets(base),
-            log=log,
+            log=self.paths.log("deploy"),
             cwd=CODE_ROOT,
         )
         try:
@@ -477,13 +547,18 @@ def up(
     """Start the stack of ``paths``; a StackError when it is already up or a part fails."""
     current = running(paths)
     if current is not None:
-        state = "up" if current.ready else "starting (or left half-started)"
-        raise StackError(
-            f"a stack is already {state} here (Prefect UI {current.ui_url}; parts running: "
-            f"{', '.join(current.alive_parts())}); `handover down` stops it, then "
-            "`handover up` starts a new one",
-            part="stack",
-        )
+        stopped = [p for p in current.pids if p not in current.alive_parts()]
+        if not current.ready or not stopped:
+            state = "up" if current.ready else "starting (or left half-started)"
+            raise AlreadyUp(
+                f"a stack is already {state} here (Prefect UI {current.ui_url}; parts "
+                f"running: {', '.join(current.alive_parts())}); `handover down` stops it, "
+                "then `handover up` starts a new one",
+                part="stack",
+            )
+        say(f"the stack is up, but not all of it: starting again {', '.join(stopped)}")
+        Stack(settings, paths, say, current).repair(stopped)
+        return current
     if paths.up_json.exists():
         say("the previous stack ended without `handover down`; starting a new one")
         paths.up_json.unlink()
