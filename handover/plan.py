@@ -13,7 +13,10 @@ describe), ``AccessPlan`` or ``PlanRefusal`` out; no I/O. The steps:
 5. operations of unknown kind (planning/kinds.py), e.g. Bulk API jobs whose operation no
    log says: each is a blocker, never left out;
 6. invariants (planning/checks.py) on the finished plan: no new access, justified,
-   dependencies, grantable, known kinds. Any failure gives a refusal, never a smaller plan.
+   dependencies, grantable, known kinds. Any failure gives a refusal, never a smaller plan;
+7. the cutover section (planning/cutover.py), when the inputs carry how the pair logs in:
+   the route, with the operator's choice where the evidence has none. A blocked cutover
+   does not block the plan (its access is right); the migration refuses to start on it.
 
 Decisions: a plan with blockers is returned with status "blocked": shown in full so people
 see what the integration needs, never approvable or applied. Names come from the finding
@@ -39,6 +42,7 @@ from .planning import naming
 from .planning.cadence import assess_evidence
 from .planning.canonical import content_hash, plan_hash, plan_json
 from .planning.checks import verify_plan
+from .planning.cutover import with_route
 from .planning.fields import FieldGrants, derive_fields
 from .planning.grants import (
     FLAGS,
@@ -74,6 +78,12 @@ def build_plan(inputs: PlanInputs, settings: PlanSettings) -> AccessPlan | PlanR
     app_name = inputs.connected_app_name or finding.app_name
     apps = [ConnectedAppAccess(app_id=app_id, app_name=app_name)] if app_id else []
     human = _human_summary(inputs)
+    user = naming.integration_user(finding, finding.app_name, inputs.org_domain, settings)
+    cutover = (
+        with_route(inputs.cutover, inputs.route, new_username=user.username)
+        if inputs.cutover is not None
+        else None
+    )
     unknown = unknown_operations(inputs.other_operations)
     permission_set = PermissionSetSpec(
         name=naming.permission_set_name(finding.app_name, finding.finding_id, settings),
@@ -100,7 +110,7 @@ def build_plan(inputs: PlanInputs, settings: PlanSettings) -> AccessPlan | PlanR
         "app_name": finding.app_name,
         "app_key": finding.app_key,
         "human": human,
-        "user": naming.integration_user(finding, finding.app_name, inputs.org_domain, settings),
+        "user": user,
         "permission_set": permission_set,
         "provenance": _provenance(objects, fields, operations, apps, unknown),
         "blockers": blockers,
@@ -114,6 +124,7 @@ def build_plan(inputs: PlanInputs, settings: PlanSettings) -> AccessPlan | PlanR
         "notes": _notes(inputs, objects, fields, window.gap_days, bool(apps)),
         "headline": headline(human, object_perms, blockers),
         "hash": "",
+        "cutover": cutover,
     }
     draft = AccessPlan.model_validate(content)
     plan = draft.model_copy(update={"hash": plan_hash(draft)})

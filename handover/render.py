@@ -13,7 +13,15 @@ from typing import Any
 from jinja2 import BaseLoader, Environment, StrictUndefined, TemplateNotFound
 
 from .blockkit import block_kit_problems, clip, link_target, mrkdwn
-from .models import AccessPlan, Finding, PlanRefusal
+from .models import (
+    AccessPlan,
+    DecommissionPlan,
+    Finding,
+    LedgerEntry,
+    MigrationStatus,
+    PlanRefusal,
+    VerificationResult,
+)
 from .planning.headline import permission_words
 
 TEMPLATES_PACKAGE = "templates"
@@ -150,3 +158,45 @@ def render_plan_blocks(
     if problems:
         raise ValueError(f"{PLAN_BLOCKS} broke Block Kit limits: {'; '.join(problems)}")
     return blocks
+
+
+# ---------------------------------------------------------------------- migrations
+
+MIGRATION_REPORT = "reports/migration.md.j2"
+
+
+def _compact_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(", ", ": "), default=str)
+
+
+def render_migration_report(
+    *,
+    status: MigrationStatus,
+    plan: AccessPlan,
+    entries: list[LedgerEntry],
+    gates: list[Any],
+    verification: VerificationResult | None = None,
+    window: dict[str, Any] | None = None,
+    decommission: DecommissionPlan | None = None,
+    sink: str | None = None,
+    run_url: str | None = None,
+) -> str:
+    """A migration's final report (Markdown): ``gates`` are the gate book's records."""
+    return (
+        environment()
+        .get_template(MIGRATION_REPORT)
+        .render(
+            m=status,
+            plan=plan,
+            dry_run=status.dry_run,
+            entries=entries,
+            gates=gates,
+            verification=verification,
+            window=window,
+            decommission=decommission,
+            sink=sink,
+            run_url=run_url,
+            json=_compact_json,
+            day=_day,
+        )
+    )

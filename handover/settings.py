@@ -307,6 +307,12 @@ class ApprovalsSettings(BaseModel):
         gt=0,
         description="How often the service looks for expired gates, undelivered decisions and verification windows that ended.",
     )
+    poll_seconds: int = Field(
+        10,
+        ge=1,
+        le=300,
+        description="How often a migration run started outside a deployment (it waits holding its process) checks whether its gate was decided. Deployment runs hold no process: the approval service resumes them.",
+    )
 
     @field_validator("approvers", mode="before")
     @classmethod
@@ -387,6 +393,65 @@ class StackSettings(BaseModel):
     )
 
 
+SinkChoice = Literal["prefect-secret", "file", "operator"]
+
+
+class CutoverSettings(BaseModel):
+    """Where a migration hands the new credentials over (JWT bearer: the new username;
+    username-password and SOAP: the username and a new password)."""
+
+    sink: SinkChoice = Field(
+        "prefect-secret",
+        description="Credential sink: prefect-secret (a Prefect Secret block the external system reads), file (a JSON file it reads: the keys that change are rewritten in place) or operator (a Secret block and a Slack step: a person switches the external system and confirms).",
+    )
+    sink_target: str | None = Field(
+        None,
+        description="The sink's target: for file, the path of the external system's credentials file (required); for prefect-secret and operator, the Secret block name (default handover-<migration id>-credentials).",
+    )
+    secrets_dir: Path = Field(
+        Path(".handover/secrets"),
+        description="Where the file sink keeps what it must not lose and may not store anywhere else: the credentials it replaced (for rollback) and the new user's generated password, one 0600 file each per migration, removed when the migration ends.",
+    )
+
+
+class VerifySettings(BaseModel):
+    """Verification after the cutover: static (the new user's access read back) and live
+    (the integration's traffic over a window, against the plan's baseline)."""
+
+    window_hours: float = Field(
+        24.0,
+        gt=0,
+        le=24 * 14,
+        description="Length of the live verification window. Cover at least one cycle of the integration (a nightly job needs 24 hours): a window without its run is inconclusive or fails on volume.",
+    )
+    settle_minutes: float = Field(
+        120.0,
+        ge=0,
+        description="The window starts this long after the cutover (rounded up to the hour): sessions opened before it may run on under the human until they end.",
+    )
+    volume_tolerance: float = Field(
+        0.5,
+        gt=0,
+        description="Each object x operation must run within this share of the baseline's volume for the window (0.5: between half and one and a half times).",
+    )
+    success_tolerance: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="The window's success rate may fall at most this far below the baseline's.",
+    )
+    min_expected_calls: float = Field(
+        5.0,
+        ge=0,
+        description="Operations expected fewer times than this in the window are named, not judged on volume.",
+    )
+    poll_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How long the flow watches the org's clock for the window to end (and its event logs to appear) before it records a wake-up and stops waiting in-process; the approval service's reaper resumes it.",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HANDOVER_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -398,4 +463,6 @@ class Settings(BaseSettings):
     detection: DetectionSettings = DetectionSettings()
     plan: PlanSettings = PlanSettings()
     approvals: ApprovalsSettings = ApprovalsSettings()
+    cutover: CutoverSettings = CutoverSettings()
+    verify: VerifySettings = VerifySettings()
     stack: StackSettings = StackSettings()

@@ -12,9 +12,10 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from handover.errors import EvidenceError
-from handover.models import AccessPlan, Finding, HumanAccess, PlanRefusal
+from handover.errors import EvidenceError, MigrationError
+from handover.models import AccessPlan, CutoverSpec, Finding, HumanAccess, PlanRefusal, RouteChoice
 from handover.plan import build_plan
+from handover.planning.cutover import cutover_spec
 from handover.planning.inputs import OrgFacts, StoreEvidence, grantability_note, plan_inputs
 from handover.render import render_plan_markdown
 from handover.salesforce import SalesforceGateway
@@ -78,6 +79,29 @@ def read_evidence(store: UsageStore, finding: Finding) -> StoreEvidence:
     return evidence
 
 
+@task(name="read-cutover-evidence", cache_policy=NO_CACHE, persist_result=False)
+def read_cutover_evidence(
+    store: UsageStore, finding: Finding, evidence: StoreEvidence
+) -> CutoverSpec:
+    """How the pair logs in over the evidence window (LoginHistory labels, OAuth refresh
+    tokens): the plan's cutover section."""
+    kinds = store.login_kinds(
+        finding.org_id,
+        finding.user_id,
+        [finding.app_name],
+        finding.connected_app_id,
+        evidence.start,
+        evidence.end,
+    )
+    return cutover_spec(
+        app_name=finding.app_name,
+        connected_app_id=finding.connected_app_id,
+        logins=kinds.logins,
+        token_uses=kinds.token_uses,
+        token_rows=kinds.token_rows,
+    )
+
+
 @task(name="read-human-access", cache_policy=NO_CACHE, persist_result=False)
 def read_human_access(gateway: SalesforceGateway, user_id: str) -> HumanAccess:
     return gateway.human_access(user_id)
@@ -118,9 +142,12 @@ def make_plan(
     human: HumanAccess,
     facts: OrgFacts,
     settings: PlanSettings,
+    cutover: CutoverSpec | None = None,
+    route: RouteChoice | None = None,
 ) -> AccessPlan | PlanRefusal:
-    """The least-privilege plan from what was read (or the refusal, saying why)."""
-    return build_plan(plan_inputs(finding, evidence, human, facts), settings)
+    """The least-privilege plan from what was read (or the refusal, saying why), with its
+    cutover section (the route an operator named, if any)."""
+    return build_plan(plan_inputs(finding, evidence, human, facts, cutover, route), settings)
 
 
 @task(name="save-plan", cache_policy=NO_CACHE, persist_result=False)
@@ -181,3 +208,62 @@ def publish_plan(plan: AccessPlan | PlanRefusal) -> str:
             description=f"Permissions planned for {plan.user.username}",
         )
     return markdown
+
+
+@task(name="load-saved-plan", cache_policy=NO_CACHE, persist_result=False)
+def load_saved_plan(
+    plans: PlanStore,
+    org_id: str,
+    finding_id: str,
+    plan_hash: str | None,
+    route: RouteChoice | None,
+) -> AccessPlan:
+    """The plan a migration applies: the one saved under ``plan_hash`` (its hash checked
+    again), else the finding's latest. Refused unless it is ready, its cutover has a route,
+    and it is the finding's and the org's."""
+    plan = plans.load(plan_hash) if plan_hash else plans.latest(org_id, finding_id)
+    if plan is None:
+        raise MigrationError(
+            f"no saved plan for finding {finding_id}: make one first (`handover plan "
+            f"--finding {finding_id}`), then migrate it"
+        )
+    if plan.finding_id != finding_id or plan.org_id[:15] != org_id[:15]:
+        raise MigrationError(
+            f"plan {plan.hash[:12]} is for finding {plan.finding_id} in org {plan.org_id}, not "
+            f"finding {finding_id} in {org_id}: give the plan of this finding"
+        )
+    problems = migration_refusals(plan, route)
+    if problems:
+        raise MigrationError(
+            f"plan {plan.hash[:12]} of {plan.app_name} cannot be migrated: " + " ".join(problems)
+        )
+    get_run_logger().info("migrating plan %s (%s)", plan.hash[:12], plan.headline)
+    return plan
+
+
+def migration_refusals(plan: AccessPlan, route: RouteChoice | None) -> list[str]:
+    """Why a saved plan may not be applied (empty: it may)."""
+    out = []
+    if plan.status != "ready":
+        reasons = "; ".join(f"{b.object}: {b.reason}" for b in plan.blockers[:5])
+        out.append(f"it is {plan.status} ({reasons}); resolve its blockers and plan again.")
+    c = plan.cutover
+    if c is None:
+        out.append("it has no cutover section (it was made before plans carried one): plan again.")
+    elif c.blocked:
+        out.append(f"its cutover is blocked: {c.blocker}")
+        if c.alternatives:
+            out.append(
+                f"Plan again naming the route (`handover plan --finding {plan.finding_id} "
+                f"--route {' | '.join(c.alternatives)}`)."
+            )
+    elif route is not None and route != (c.chosen_route or _pattern_route(c)):
+        out.append(
+            f"it cuts over by {c.chosen_route or c.auth_pattern}, not {route}: the route is "
+            f"part of the approved plan; plan again with --route {route}."
+        )
+    return out
+
+
+def _pattern_route(c: CutoverSpec) -> str:
+    return {"run_as": "client_credentials", "username": "jwt_bearer"}.get(c.route, c.route)

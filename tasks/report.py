@@ -1,6 +1,7 @@
-"""Report tasks: what people see of a discovery run — Prefect artifacts and the Slack
-digest — and the two things every report needs from Prefect: artifact keys it accepts, and
-the link to the run."""
+"""Report tasks: what people see of a discovery run (Prefect artifacts and the Slack
+digest) and of a migration (its final report, the last word in its Slack thread), and the
+two things every report needs from Prefect: artifact keys it accepts, and the link to the
+run."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from handover.models import Finding
-from handover.render import render_discovery_report
+from handover.errors import HandoverError
+from handover.migration.steps import GATES
+from handover.models import DecommissionPlan, Finding, VerificationResult
+from handover.render import render_discovery_report, render_migration_report
 from handover.settings import SlackSettings
+from handover.slack.notices import post_notice, render_notice
+from tasks.context import MigrationRun
 
 
 def artifact_key(*parts: str) -> str:
@@ -82,3 +87,60 @@ def post_slack_digest(
     result = post_digest(settings, new, org_name=org_name, run_url=run_url)
     logger.info("Slack digest: %s", result.detail)
     return result.detail
+
+
+# ---------------------------------------------------------------------- migrations
+
+
+def migration_artifact_key(migration_id: str) -> str:
+    """The final report of one migration: one key per migration, so re-runs version it."""
+    return artifact_key("migration", migration_id)
+
+
+@task(name="publish-migration-report", cache_policy=NO_CACHE, persist_result=False)
+def publish_migration_report(run: MigrationRun) -> str:
+    """The migration's report as a Markdown artifact: what changed, who approved what and
+    when, the verification's figures, the decommission decisions."""
+    facts = run.facts()
+    verification = facts.get("verification")
+    decommission = facts.get("decommission_plan")
+    gates = [g for name in GATES if (g := run.book.get(run.migration_id, name)) is not None]
+    markdown = render_migration_report(
+        status=run.status(),
+        plan=run.plan,
+        entries=run.ledger.steps(run.migration_id),
+        gates=sorted(gates, key=lambda g: g.opened_at),
+        verification=VerificationResult.model_validate(verification) if verification else None,
+        window=facts.get("window"),
+        decommission=DecommissionPlan.model_validate(decommission) if decommission else None,
+        sink=f"{run.sink_kind} ({run.sink.where})" if run.hands_over_credentials else None,
+        run_url=run.run_url,
+    )
+    create_markdown_artifact(
+        markdown,
+        key=migration_artifact_key(run.migration_id),
+        description=f"Migration {run.migration_id} of {run.plan.app_name}",
+    )
+    return markdown
+
+
+@task(name="notify-thread", cache_policy=NO_CACHE, persist_result=False)
+def notify_thread(run: MigrationRun, kind: str, reasons: list[str]) -> None:
+    """How the migration ended, in its Slack thread. Never fails the run: Slack being down
+    changes nothing in the org (the report and the ledger say it all)."""
+    status = run.status()
+    try:
+        message = render_notice(
+            kind,
+            migration_id=run.migration_id,
+            app_name=run.plan.app_name,
+            human=run.plan.human.username,
+            new_user=run.plan.user.username,
+            outcome=status.outcome,
+            reason=status.outcome_reason,
+            reasons=reasons,
+            run_url=run.run_url,
+        )
+        post_notice(run.book, run.slack, run.migration_id, run.channel, message)
+    except HandoverError as exc:
+        get_run_logger().warning("could not post the migration's outcome to Slack: %s", exc)

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from .base import FrozenModel
-from .cutover import CutoverSpec
+from .cutover import CutoverSpec, RouteChoice
 from .discovery import Finding
 
 PlanOperation = Literal["query", "retrieve", "create", "update", "upsert", "delete"]
@@ -173,6 +173,9 @@ class PlanInputs(FrozenModel):
     org_domain: str | None = None  # for the username template; default: the human's
     connected_app_id: str | None = None  # default: the finding's
     connected_app_name: str | None = None
+    # How the pair logs in (planning/cutover.py), and the route an operator named for it.
+    cutover: CutoverSpec | None = None
+    route: RouteChoice | None = None
 
     @field_validator("master_detail", mode="before")
     @classmethod

@@ -11,13 +11,18 @@
 LoginType / LoginSubType values are the labels SOQL returns ("Remote Access 2.0",
 "OAuth Client Credentials"; reference 1.1), compared folded so API names match too. A
 refresh-token grant leaves no LoginHistory row when used: only OauthToken.UseCount moves.
+
+An operator may name the route (``with_route``: ``jwt_bearer`` or ``client_credentials``)
+for an integration whose own pattern has none; the plan then records the choice and says
+what the external system must be switched to.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..models.migration import AuthPattern, CutoverSpec, SinkKind
+from ..errors import ConfigError
+from ..models.migration import ROUTE_CHOICES, AuthPattern, CutoverSpec, RouteChoice, SinkKind
 from ..signals import fold, split_login_key
 
 _LABELS: dict[AuthPattern, str] = {
@@ -170,4 +175,71 @@ def _blocked(pattern: AuthPattern, why: str | None, common: dict) -> CutoverSpec
         blocker=blocker,
         alternatives=["jwt_bearer", "client_credentials"] if pattern == "refresh_token" else [],
         **common,
+    )
+
+
+def check_route(route: str | None) -> RouteChoice | None:
+    """``route`` as a plan or migrate parameter: one of ROUTE_CHOICES, or None."""
+    if route is None or route == "":
+        return None
+    if route not in ROUTE_CHOICES:
+        raise ConfigError(
+            f"route {route!r} is not one handover can cut over to: choose "
+            f"{' or '.join(ROUTE_CHOICES)} (the flow the external system will use)"
+        )
+    return route  # type: ignore[return-value]
+
+
+def with_route(spec: CutoverSpec, route: RouteChoice | None, *, new_username: str) -> CutoverSpec:
+    """``spec`` with the route an operator named: the plan records it, and says what the
+    external system must be switched to. No route, or the one the evidence shows: as is."""
+    if route is None:
+        return spec
+    app = spec.app_name
+    if route == "jwt_bearer":
+        if spec.route == "username":
+            return spec
+        return spec.model_copy(
+            update={
+                "route": "username",
+                "sink": spec.sink or "prefect-secret",
+                "blocker": None,
+                "alternatives": [],
+                "chosen_route": route,
+                "old_path": f"the human's {_LABELS[spec.auth_pattern]} keeps working until "
+                "decommission",
+                "notes": [
+                    *spec.notes,
+                    f"Route chosen by the operator: JWT bearer. Switch {app} in the external "
+                    f"system to the JWT bearer flow (a certificate uploaded to the connected "
+                    f"app, admin-approved users pre-authorized), signing its assertion with "
+                    f"the username {new_username}. handover pre-authorizes {new_username} "
+                    "through the permission set and hands the username over.",
+                ],
+            }
+        )
+    if spec.connected_app_id is None:
+        raise ConfigError(
+            f"route client_credentials needs a connected app, and {app} is not one the org "
+            "knows: choose jwt_bearer, or plan without a route"
+        )
+    if spec.route == "run_as":
+        return spec
+    return spec.model_copy(
+        update={
+            "route": "run_as",
+            "sink": None,
+            "blocker": None,
+            "alternatives": [],
+            "chosen_route": route,
+            "old_path": f"the human's {_LABELS[spec.auth_pattern]} keeps working until "
+            "decommission",
+            "notes": [
+                *spec.notes,
+                f"Route chosen by the operator: client credentials. Enable the client "
+                f"credentials flow on {app} and switch the external system to it (the app's "
+                f"consumer key and secret); handover makes {new_username} the app's Run-As "
+                "user.",
+            ],
+        }
     )

@@ -9,7 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from ..models import FieldEvidence, Finding, HumanAccess, OperationEvidence, PlanInputs
+from ..models import (
+    CutoverSpec,
+    FieldEvidence,
+    Finding,
+    HumanAccess,
+    OperationEvidence,
+    PlanInputs,
+    RouteChoice,
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,12 @@ def grantability_note(non_grantable: list[str]) -> str:
 
 
 def plan_inputs(
-    finding: Finding, evidence: StoreEvidence, human: HumanAccess, org: OrgFacts
+    finding: Finding,
+    evidence: StoreEvidence,
+    human: HumanAccess,
+    org: OrgFacts,
+    cutover: CutoverSpec | None = None,
+    route: RouteChoice | None = None,
 ) -> PlanInputs:
     return PlanInputs(
         finding=finding,
@@ -86,4 +99,6 @@ def plan_inputs(
         notes=org.notes,
         connected_app_id=org.connected_app_id,
         connected_app_name=org.connected_app_name,
+        cutover=cutover,
+        route=route,
     )

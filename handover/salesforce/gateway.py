@@ -69,12 +69,13 @@ class SalesforceGateway:
     def query_all(self, soql: str, *, what: str = "query") -> list[dict]:
         return list(self.iter_query(soql, what=what))
 
-    def org_now(self) -> datetime:
-        """The org's current time, from the Date header of one cheap call.
+    def org_now(self, *, refresh: bool = False) -> datetime:
+        """The org's current time, from the Date header of one cheap call (read once per
+        gateway; ``refresh`` reads it again: a migration watches it move).
 
         The org's clock decides which day's logs exist; the machine running handover may
         be in another zone or (with the emulator) at another time altogether."""
-        if self._org_now is None:
+        if self._org_now is None or refresh:
             with translated("reading the org's clock"):
                 resp = self._sf.session.get(self._sf.base_url, headers=self._sf.headers)
                 self._count()

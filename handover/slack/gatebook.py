@@ -92,6 +92,12 @@ class GateBook(Protocol):
 
     def get(self, migration_id: str, gate: str) -> GateRecord | None: ...
 
+    def rebind(self, migration_id: str, gate: str, flow_run_id: str) -> GateRecord | None:
+        """A new flow run of the migration waits at the gate now (the one that opened it
+        crashed or was killed): point the gate at it, and take back an undelivered (or
+        undeliverable) decision so the reaper delivers it to the new run."""
+        ...
+
     def thread_of(self, migration_id: str) -> tuple[str, str] | None:
         """(channel, ts) of the message that opened the migration's thread, if any."""
         ...
@@ -151,6 +157,16 @@ class MemoryGateBook:
     def get(self, migration_id: str, gate: str) -> GateRecord | None:
         with self._lock:
             return self._gates.get((migration_id, gate))
+
+    def rebind(self, migration_id: str, gate: str, flow_run_id: str) -> GateRecord | None:
+        with self._lock:
+            record = self._gates.get((migration_id, gate))
+            if record is None or record.flow_run_id == flow_run_id:
+                return record
+            delivery = record.delivery if record.delivery == "accepted" else None
+            self._update(migration_id, gate, flow_run_id=flow_run_id, delivery=delivery,
+                         delivery_detail=None if delivery is None else record.delivery_detail)  # fmt: skip
+            return self._gates[(migration_id, gate)]
 
     def thread_of(self, migration_id: str) -> tuple[str, str] | None:
         with self._lock:

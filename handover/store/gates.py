@@ -107,6 +107,24 @@ class SqlGateBook:
         found = self._read(_where(migration_id, gate))
         return found[0] if found else None
 
+    def rebind(self, migration_id: str, gate: str, flow_run_id: str) -> GateRecord | None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(gates)
+                .where(_where(migration_id, gate), gates.c.flow_run_id != flow_run_id)
+                .values(flow_run_id=flow_run_id)
+            )
+            conn.execute(
+                update(gates)
+                .where(
+                    _where(migration_id, gate),
+                    gates.c.delivery.is_not(None),
+                    gates.c.delivery != "accepted",
+                )
+                .values(delivery=None, delivery_detail=None)
+            )
+        return self.get(migration_id, gate)
+
     def thread_of(self, migration_id: str) -> tuple[str, str] | None:
         with self.engine.connect() as conn:
             row = conn.execute(

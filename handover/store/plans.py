@@ -83,12 +83,16 @@ class PlanStore(Database):
             )
         return _verified(wanted, body)
 
-    def latest(self, org_id: str, finding_id: str) -> AccessPlan | None:
-        """The plan saved last for the finding (None: no plan was saved for it)."""
+    def latest(self, org_id: str | None, finding_id: str) -> AccessPlan | None:
+        """The plan saved last for the finding (None: no plan was saved for it). Without
+        an org: the finding's in any org (finding ids are drawn from the org's id)."""
         p = t.plans.c
+        where = [p.finding_id == finding_id.strip()]
+        if org_id is not None:
+            where.append(p.org_id == norm_id(org_id))
         query = (
             select(p.plan_hash, p.body)
-            .where(p.org_id == norm_id(org_id), p.finding_id == finding_id.strip())
+            .where(*where)
             .order_by(p.saved_at.desc(), p.plan_hash)
             .limit(1)
         )

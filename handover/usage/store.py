@@ -28,8 +28,8 @@ from ..models import (
 from ..store import findings
 from ..store import tables as t
 from ..store.engine import Database, write_transaction
+from . import pair_reads, snapshots
 from . import plan_evidence as evidence
-from . import snapshots
 from .coverage_records import read_coverage, upsert_coverage
 from .csvsource import Source
 from .loginhistory import aggregate_login_history
@@ -341,6 +341,43 @@ class UsageStore(Database):
         """Observed, gap and unrecorded days of the window, clipped to the store's history."""
         with self.engine.connect() as conn:
             return evidence.evidence_coverage(conn, norm_id(org_id), start, end)
+
+    # ------------------------------------------------------------------ the migration's reads
+    # One (user, app) pair; see pair_reads.py.
+
+    def login_kinds(
+        self,
+        org_id: str,
+        user_id: str,
+        app_names: list[str],
+        app_id: str | None,
+        start: date,
+        end: date,
+    ) -> pair_reads.LoginKinds:
+        """How the pair logged in over the window (the plan's cutover section)."""
+        with self.engine.connect() as conn:
+            return pair_reads.login_kinds(
+                conn, norm_id(org_id), norm_id(user_id), app_names,
+                norm_id(app_id) if app_id else None, start, end,
+            )  # fmt: skip
+
+    def window_traffic(
+        self, org_id: str, user_id: str, app_key: str, start: datetime, end: datetime
+    ) -> pair_reads.WindowTraffic:
+        """The pair's calls in the whole hours of [start, end) (verification)."""
+        with self.engine.connect() as conn:
+            return pair_reads.window_traffic(
+                conn, norm_id(org_id), norm_id(user_id), app_key, start, end
+            )
+
+    def account_activity(
+        self, org_id: str, user_id: str, app_key: str, start: date, end: date
+    ) -> pair_reads.AccountActivity:
+        """What the user's account did besides the app (decommission eligibility)."""
+        with self.engine.connect() as conn:
+            return pair_reads.account_activity(
+                conn, norm_id(org_id), norm_id(user_id), app_key, start, end
+            )
 
     # ------------------------------------------------------------------ runs and findings
 

@@ -1,15 +1,18 @@
-"""The plan's cutover section from login evidence, the cutover writes of each route, and
-the runbook's order."""
+"""The plan's cutover section from login evidence (and the route an operator names), the
+cutover writes of each route, and the runbook's order."""
 
 from __future__ import annotations
 
 import pytest
 
-from handover.errors import MigrationError
+from handover.errors import ConfigError, MigrationError
 from handover.migration.actions import cutover_actions
 from handover.migration.steps import GATES, RUNBOOK, STEPS, gate_before, next_item
+from handover.models import AccessPlan, CutoverSpec
 from handover.models.migration import SECRET_PLACEHOLDER
-from handover.planning.cutover import auth_pattern_of, cutover_spec
+from handover.planning.canonical import plan_hash
+from handover.planning.cutover import auth_pattern_of, check_route, cutover_spec, with_route
+from handover.render import render_plan_markdown
 from tests.migration.plans import make_plan
 
 APP = "0H4000000000001AAA"
@@ -113,3 +116,78 @@ def test_the_runbook_order() -> None:
     assert next_item("provision", "step").name == "cutover"  # type: ignore[union-attr]
     with pytest.raises(ValueError, match="no step 'deploy'"):
         gate_before("deploy")
+
+
+# ---------------------------------------------------------------------- the plan's section
+
+
+def _plan_with(cutover: CutoverSpec | None, route: str | None = None) -> AccessPlan:
+    from tests.unit.test_plan import make_inputs, op, plan_of
+
+    return plan_of(make_inputs([op("Order", "create", 50)], cutover=cutover, route=route))
+
+
+REFRESH = cutover_spec(
+    app_name="HubSpot", connected_app_id=APP, logins={}, token_uses=300, token_rows=1
+)
+
+
+def test_the_plan_carries_its_cutover_and_the_hash_binds_it() -> None:
+    bare = _plan_with(None)
+    assert bare.cutover is None and "cutover" not in content_without_cutover(bare)
+    jwt = _plan_with(spec({"Remote Access 2.0": 30}))
+    assert jwt.cutover is not None and jwt.cutover.route == "username"
+    assert jwt.hash != bare.hash and plan_hash(jwt) == jwt.hash
+    # A plan saved before plans carried a cutover keeps its hash when read back.
+    assert plan_hash(AccessPlan.model_validate_json(bare.model_dump_json())) == bare.hash
+
+
+def content_without_cutover(plan: AccessPlan) -> dict[str, object]:
+    from handover.planning.canonical import HASHED_WHEN_SET
+
+    dumped = plan.model_dump(mode="json")
+    return {k: v for k, v in dumped.items() if not (k in HASHED_WHEN_SET and v is None)}
+
+
+def test_a_refresh_token_plan_is_blocked_until_a_route_is_named() -> None:
+    blocked = _plan_with(REFRESH)
+    assert blocked.status == "ready" and blocked.cutover is not None and blocked.cutover.blocked
+    markdown = render_plan_markdown(blocked)
+    assert "**The cutover is blocked**" in markdown
+    assert "`--route jwt_bearer` or `--route client_credentials`" in markdown
+
+    jwt = _plan_with(REFRESH, "jwt_bearer")
+    c = jwt.cutover
+    assert c is not None and (c.route, c.chosen_route, c.auth_pattern) == (
+        "username", "jwt_bearer", "refresh_token",
+    )  # fmt: skip
+    assert c.blocker is None and c.alternatives == []
+    assert f"signing its assertion with the username {jwt.user.username}" in c.notes[-1]
+    assert jwt.hash != blocked.hash
+    (action,) = cutover_actions(jwt, c)
+    assert action.after == {"username": jwt.user.username}
+
+    cc = _plan_with(REFRESH, "client_credentials")
+    assert cc.cutover is not None and (cc.cutover.route, cc.cutover.sink) == ("run_as", None)
+    assert "Enable the client credentials flow on HubSpot" in cc.cutover.notes[-1]
+    markdown = render_plan_markdown(cc)
+    assert "## Cutover" in markdown and "(named by the operator)" in markdown
+
+
+def test_a_route_that_cannot_be_taken_says_what_to_do() -> None:
+    with pytest.raises(ConfigError, match="jwt_bearer or client_credentials"):
+        check_route("oauth_web")
+    no_app = cutover_spec(app_name="curl", connected_app_id=None, logins={}, token_rows=1)
+    with pytest.raises(ConfigError, match="choose jwt_bearer"):
+        with_route(no_app, "client_credentials", new_username="svc@x.example")
+    assert check_route(None) is None and check_route("jwt_bearer") == "jwt_bearer"
+
+
+def test_the_cutover_shows_in_slack_within_block_kit() -> None:
+    from handover.render import render_plan_blocks
+
+    for plan in (_plan_with(REFRESH), _plan_with(REFRESH, "jwt_bearer")):
+        blocks = render_plan_blocks(plan)
+        fields = [f["text"] for b in blocks if b["type"] == "section" for f in b.get("fields", [])]
+        cutover = next(f for f in fields if f.startswith("*Cutover*"))
+        assert ("Blocked" in cutover) == (plan.cutover is not None and plan.cutover.blocked)

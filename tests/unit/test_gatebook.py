@@ -180,3 +180,19 @@ def test_the_gate_book_is_part_of_the_store() -> None:
     names = set(create_engine_inspector(engine).get_table_names())
     assert {"gates", "gate_votes", "gate_notes", "gate_wakes"} <= names
     assert {"gates", "gate_votes", "gate_notes", "gate_wakes"} <= set(t.metadata.tables)
+
+
+def test_a_new_run_takes_over_a_gate_and_an_undelivered_decision(book: GateBook) -> None:
+    book.add_gate(gate())
+    assert book.rebind("m-000000000001", "cutover", "run-2").flow_run_id == "run-2"  # type: ignore[union-attr]
+    book.decide("m-000000000001", "cutover", decision())
+    # The decision reached no run (the one waiting had crashed): a new run takes it back.
+    book.record_delivery("m-000000000001", "cutover", "run_ended", "CRASHED")
+    assert book.undelivered() == []
+    rebound = book.rebind("m-000000000001", "cutover", "run-3")
+    assert rebound is not None and (rebound.flow_run_id, rebound.delivery) == ("run-3", None)
+    assert [g.gate for g in book.undelivered()] == ["cutover"]
+    # A decision the run took stays taken.
+    book.record_delivery("m-000000000001", "cutover", "accepted")
+    assert book.rebind("m-000000000001", "cutover", "run-4").delivery == "accepted"  # type: ignore[union-attr]
+    assert book.rebind("m-000000000001", "plan", "run-4") is None

@@ -1,0 +1,143 @@
+"""The migration's gates: the message in the migration's Slack thread, then waiting for a
+decision only the approval service can make.
+
+A run from a deployment waits with ``suspend_flow_run``: its process exits, no worker is
+held, and when the approval service resumes it the flow runs again from the top (the
+ledger makes every step before the gate a no-op) and the same key hands back the input.
+A run called directly (tests, a script) cannot suspend, so it pauses, holding its process,
+for a little longer than the gate's TTL (the approval service's reaper expires the gate
+first, so the run ends cleanly as "expired", never as a timed-out pause).
+
+Every input is checked with its approval token. One that fails (a Resume from the Prefect
+UI or API) is logged, noted in the thread, and the gate waits again under the next key;
+the attempt is remembered, so a re-run of the flow does not read the rejected input again.
+A decision that passed is remembered too: a later re-run goes straight past the gate.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from prefect import get_run_logger, pause_flow_run, suspend_flow_run, task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import deployment
+
+from handover.migration.tokens import GateInput, verify_input
+from handover.slack.gatebook import GateMessage, GateRecord
+from handover.slack.gates import note_ignored_resume, open_gate
+from tasks.context import MigrationRun
+
+# A paused run outlives its gate's TTL by this much: the reaper's "expired" must reach it
+# before Prefect's own pause timeout, which would fail the run.
+PAUSE_MARGIN_SECONDS = 900
+
+
+def from_deployment() -> bool:
+    return deployment.id is not None
+
+
+def human_email(run: MigrationRun) -> str:
+    """The human's email (self-approval is refused by it), read once and remembered."""
+    known = run.facts().get("human_email")
+    if known:
+        return str(known)
+    rows = run.gateway.query_all(
+        f"SELECT Email FROM User WHERE Id = '{run.plan.human.user_id}'",
+        what="reading the human's email",
+    )
+    email = str((rows[0].get("Email") if rows else "") or "")
+    run.remember(human_email=email)
+    return email
+
+
+def gate_message(run: MigrationRun, changes: list[str]) -> GateMessage:
+    w = run.plan.evidence_window
+    return GateMessage(
+        app_name=run.plan.app_name,
+        human=run.plan.human.username,
+        headline=run.plan.headline,
+        changes=changes,
+        new_user=run.plan.user.username,
+        evidence_window=f"{w.start} … {w.end}, {w.days_observed} days observed",
+        run_url=run.run_url,
+    )
+
+
+@task(name="open-gate", cache_policy=NO_CACHE, persist_result=False)
+def open_gate_message(run: MigrationRun, gate: str, changes: list[str]) -> GateRecord:
+    """The gate's message in the migration's thread (posted once: a re-run finds it), bound
+    to this flow run."""
+    record = open_gate(
+        run.book,
+        run.slack,
+        run.settings.approvals,
+        migration_id=run.migration_id,
+        gate=gate,
+        flow_run_id=run.flow_run_id or "",
+        plan_hash=run.plan.hash,
+        channel=run.channel,
+        human_email=human_email(run),
+        message=gate_message(run, changes),
+        now=datetime.now(UTC),
+    )
+    if run.flow_run_id and record.flow_run_id != run.flow_run_id:
+        rebound = run.book.rebind(run.migration_id, gate, run.flow_run_id)
+        record = rebound or record
+    return record
+
+
+def _wait(run: MigrationRun, key: str) -> GateInput:
+    if from_deployment():
+        answer = suspend_flow_run(wait_for_input=GateInput, key=key, timeout=None)
+    else:
+        ttl = int(run.settings.approvals.gate_ttl_hours * 3600)
+        answer = pause_flow_run(
+            wait_for_input=GateInput,
+            key=key,
+            timeout=ttl + PAUSE_MARGIN_SECONDS,
+            poll_interval=run.settings.approvals.poll_seconds,
+        )
+    return cast(GateInput, answer)
+
+
+def ask(run: MigrationRun, gate: str, changes: list[str]) -> GateInput:
+    """Wait at ``gate`` for the approval service's decision (approve, reject, expired)."""
+    logger = get_run_logger()
+    decided = run.facts().get("decisions", {}).get(gate)
+    if decided:
+        return GateInput(**decided, token="")  # verified when it came in
+    record = open_gate_message(run, gate, changes)
+    run.ledger.waiting(run.migration_id, gate, record.opened_at)
+    attempt = int(run.facts().get("attempts", {}).get(gate, 1))
+    logger.info("waiting at the %s gate (%s)", gate, "suspended" if from_deployment() else "paused")
+    while True:
+        answer = _wait(run, f"{gate}-{attempt}")
+        ok, why = verify_input(
+            run.token_key,
+            answer,
+            migration_id=run.migration_id,
+            gate=gate,
+            plan_hash=run.plan.hash,
+        )
+        if ok:
+            _remember_decision(run, gate, answer)
+            who = ", ".join(answer.approvers) or "the approval service"
+            logger.info("%s gate: %s by %s", gate, answer.decision, who)
+            return answer
+        logger.warning("ignored a resume of the %s gate without a valid approval: %s", gate, why)
+        current = run.book.get(run.migration_id, gate) or record
+        note_ignored_resume(run.book, run.slack, run.settings.approvals, current, why)
+        attempt += 1
+        run.remember(attempts={**run.facts().get("attempts", {}), gate: attempt})
+
+
+def _remember_decision(run: MigrationRun, gate: str, answer: GateInput) -> None:
+    decision: dict[str, Any] = {
+        "decision": answer.decision,
+        "approvers": list(answer.approvers),
+        "reason": answer.reason,
+        "decided_at": answer.decided_at,
+    }
+    run.remember(decisions={**run.facts().get("decisions", {}), gate: decision})
+    run.ledger.at_step(run.migration_id, gate)
