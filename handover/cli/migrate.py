@@ -189,25 +189,11 @@ def follow(
 
 
 def steps_json(entries: list[LedgerEntry], dry_run: bool) -> list[dict[str, Any]]:
-    """The ledger's steps: in a dry run each write it would make, otherwise each write
-    with its status. Secrets never enter the ledger (``<new password>`` stands in)."""
-    from handover.models.migration import StepPreview
+    """The ledger's steps as the flow returns them: in a dry run each write it would make,
+    otherwise each write with its status (the ledger holds no secret)."""
+    from handover.migration.summary import preview_json, step_json
 
-    if dry_run:
-        return [StepPreview.of(e).model_dump(mode="json") for e in entries]
-    return [
-        {
-            "key": e.key,
-            "step": e.step,
-            "action": e.write.action,
-            "object": e.write.object,
-            "target": e.write.target,
-            "status": e.status,
-            "record_ids": e.record_ids,
-            "error": e.error,
-        }
-        for e in entries
-    ]
+    return [preview_json(e) if dry_run else step_json(e) for e in entries]
 
 
 def result(where: Target, view: View, *, dry_run: bool) -> dict[str, Any]:
@@ -223,7 +209,9 @@ def result(where: Target, view: View, *, dry_run: bool) -> dict[str, Any]:
         "ui_url": view.run_url,
         "state": view.state,
         "outcome": status.outcome if status is not None else None,
-        "outcome_reason": status.outcome_reason if status is not None else None,
+        # Why it ended: the ledger's reason, or Prefect's message for a run that stopped
+        # before it opened the migration (no saved plan, a configuration refused).
+        "outcome_reason": status.outcome_reason if status is not None else view.message,
         "dry_run": status.dry_run if status is not None else dry_run,
         "steps": steps_json(entries, status.dry_run if status is not None else dry_run),
     }
@@ -237,6 +225,8 @@ def exit_code(view: View) -> int:
         return EXIT_NOT_HANDED_OVER
     if view.state_type == "COMPLETED" and view.status is not None and view.status.dry_run:
         return EXIT_OK
+    if view.status is None and view.state_type == "FAILED":
+        return EXIT_CONFIG  # refused before it began: the reason says what to fix
     return EXIT_NO_OUTCOME
 
 

@@ -85,7 +85,9 @@ def down_cmd() -> None:
 
 MIGRATE_EXIT_CODES = """Exit codes:
 0: handed over (outcome successful), a dry run done, or (--no-follow) the run created;
-2: configuration: no stack or Prefect server, a bad option, an org that cannot be reached;
+2: configuration: no stack or Prefect server, a bad option, an org that cannot be reached,
+   or a run the flow refused before it began (no saved plan, a plan not ready: the reason
+   is printed);
 3: not handed over: rejected, expired, rolled back or failed (the reason is printed);
 4: the run ended without an outcome (crashed or cancelled): `handover resume ID` continues it;
 130: interrupted while following (the migration goes on; `handover status` shows it)."""

@@ -156,26 +156,21 @@ def migration_outcome(view: View, outcome: dict[str, Any]) -> Group:
 
 
 def migrations_table(migrations: list[MigrationStatus], *, ui_url: str | None = None) -> Table:
-    table = Table(title="Migrations")
-    for col in ("Migration", "Finding", "Integration", "Human", "Step", "Waiting at", "Outcome"):
-        table.add_column(col)
-    if ui_url:
-        table.add_column("Run")
+    table = Table(title="Migrations", title_justify="left")
+    for col in ("Migration", "Integration", "Step", "Waiting at", "Outcome"):
+        table.add_column(col, overflow="fold")
     for m in migrations:
         waiting = f"{m.waiting_at} since {_when(m.waiting_since)}" if m.waiting_at else ""
-        outcome = m.outcome or "open"
-        row = [
-            m.migration_id + (" (dry run)" if m.dry_run else ""),
-            m.finding_id,
-            m.app_name,
-            m.human_username,
+        outcome = "dry run" if m.dry_run else (m.outcome or "open")
+        table.add_row(
+            f"{m.migration_id}\n[dim]{m.finding_id}[/]",
+            f"{m.app_name}\n[dim]as {m.human_username}[/]",
             m.step or "",
             waiting,
-            f"[{_OUTCOME_STYLE.get(outcome, 'cyan')}]{outcome}[/]",
-        ]
-        if ui_url:
-            row.append(f"{ui_url}/runs/flow-run/{m.flow_run_id}" if m.flow_run_id else "")
-        table.add_row(*row)
+            f"[{_OUTCOME_STYLE.get(m.outcome or '', 'cyan')}]{outcome}[/]",
+        )
     if not migrations:
         table.caption = "none yet: `handover migrate --finding ID` starts one"
+    elif ui_url:
+        table.caption = f"their runs: {ui_url}/runs"
     return table
