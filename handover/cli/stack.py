@@ -104,6 +104,7 @@ class UpRecord(BaseModel):
     approvals_url: str
     salesforce_info: str | None = None
     slack_info: str | None = None
+    scenario: str | None = None  # the emulated org's scenario file
     store_url: str
     project: str
     started_at: datetime
@@ -383,6 +384,7 @@ class Stack:
             _without_secrets(base),
         )  # fmt: skip
         self.record.salesforce_info = str(self.paths.salesforce_info)
+        self.record.scenario = str(scenario)
         self._start(
             "slack-emulator",
             [sys.executable, "-m", "handover.cli", "emulator", "slack", "--port",

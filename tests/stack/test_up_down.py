@@ -9,12 +9,14 @@ import stat
 from pathlib import Path
 
 import httpx
+import pytest
 
 from handover.cli import prefect_api
 from handover.cli.processes import alive, kill
 from handover.cli.stack import StackPaths
 from tests.stack.conftest import StackUnderTest, stack_env
 
+pytestmark = pytest.mark.timeout(600)  # the shared `up` is slow on a busy 2-core machine
 PARTS = {"prefect-server", "worker", "approvals", "salesforce-emulator", "slack-emulator"}
 
 
