@@ -107,16 +107,42 @@ def alive(proc: Started) -> bool:
     return proc.marker is None or start_marker(proc.pid) == proc.marker
 
 
-def _signal_group(proc: Started, sig: signal.Signals) -> None:
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children first). Prefect's worker starts each flow run
+    in a session of its own, out of the worker's group: stopping the worker must reach
+    them too, or a flow run would go on writing after `down`."""
     try:
-        # The group is the process's own (its own session); never signal a group that is
-        # not led by it, which would be someone else's.
-        if os.getpgid(proc.pid) == proc.pid:
-            os.killpg(proc.pid, sig)
-        else:
-            os.kill(proc.pid, sig)
-    except ProcessLookupError:
-        pass
+        out = subprocess.run(
+            ["ps", "-A", "-o", "pid=,ppid="], capture_output=True, text=True, timeout=10
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    children: dict[int, list[int]] = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+            children.setdefault(int(parts[1]), []).append(int(parts[0]))
+    found: list[int] = []
+    todo = list(children.get(pid, []))
+    while todo:
+        child = todo.pop(0)
+        found.append(child)
+        todo.extend(children.get(child, []))
+    return found
+
+
+def _signal_tree(proc: Started, sig: signal.Signals) -> None:
+    """``sig`` to the process's group and to the group of each process below it that leads
+    its own (a flow run's session). A group is only signalled through its own leader, so
+    never one that is someone else's."""
+    for pid in [proc.pid, *descendants(proc.pid)]:
+        try:
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, sig)
+            elif pid == proc.pid:
+                os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
 
 
 def stop(procs: Sequence[Started], *, grace: float = 10.0) -> list[str]:
@@ -124,14 +150,14 @@ def stop(procs: Sequence[Started], *, grace: float = 10.0) -> list[str]:
     there after ``grace`` seconds. Returns the parts that were running."""
     running = [p for p in procs if alive(p)]
     for proc in running:
-        _signal_group(proc, signal.SIGTERM)
+        _signal_tree(proc, signal.SIGTERM)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline and any(alive(p) for p in running):
         _reap()
         time.sleep(POLL_SECONDS)
     for proc in running:
         if alive(proc):
-            _signal_group(proc, signal.SIGKILL)
+            _signal_tree(proc, signal.SIGKILL)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and any(alive(p) for p in running):
         _reap()
@@ -140,9 +166,9 @@ def stop(procs: Sequence[Started], *, grace: float = 10.0) -> list[str]:
 
 
 def kill(proc: Started) -> None:
-    """SIGKILL the process group at once: a crash, as the crash test wants it."""
+    """SIGKILL the process and everything below it at once: a crash (the crash test's)."""
     if alive(proc):
-        _signal_group(proc, signal.SIGKILL)
+        _signal_tree(proc, signal.SIGKILL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and alive(proc):
             _reap()

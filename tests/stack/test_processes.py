@@ -14,9 +14,9 @@ import pytest
 from handover.cli.processes import alive, failed, kill, spawn, stop, wait_until
 from handover.errors import StackError
 
-# A parent that starts a child of its own and prints the child's pid: like the worker and
-# its flow runs.
-PARENT = "import subprocess, sys, time; c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)']); print(c.pid, flush=True); time.sleep(120)"
+# A parent that starts a child in a session of its own and prints the child's pid: the
+# worker and its flow runs (Prefect isolates each run's process group).
+PARENT = "import subprocess, sys, time; c = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], start_new_session=True); print(c.pid, flush=True); time.sleep(120)"
 
 
 def _pid_running(pid: int) -> bool:
@@ -38,13 +38,14 @@ def _child_pid(log: Path) -> int:
     raise AssertionError(f"no child pid in {log}: {log.read_text()}")
 
 
-def test_stop_ends_the_process_and_what_it_started(tmp_path: Path) -> None:
+def test_stop_ends_the_process_and_what_it_started_in_other_sessions(tmp_path: Path) -> None:
     started, popen = spawn(
         "worker", [sys.executable, "-c", PARENT], env=os.environ, log=tmp_path / "w.log", cwd=tmp_path
     )  # fmt: skip
     child = _child_pid(started.log)
     assert os.getpgid(started.pid) == started.pid  # its own group, not ours
     assert os.getpgid(started.pid) != os.getpgid(0)
+    assert os.getpgid(child) == child  # out of the parent's group, as a flow run is
     assert alive(started) and _pid_running(child)
     assert stop([started], grace=5) == ["worker"]
     popen.wait(timeout=5)
@@ -82,3 +83,16 @@ def test_waiting_names_the_part_and_its_log(tmp_path: Path) -> None:
     assert str(tmp_path / "s.log") in message and "address already in use" in message
     assert exc.value.part == "prefect-server"
     assert "did not answer in time" in str(failed(started, "did not answer in time"))
+
+
+def test_a_kill_is_at_once_and_reaches_every_session_below(tmp_path: Path) -> None:
+    started, popen = spawn(
+        "worker", [sys.executable, "-c", PARENT], env=os.environ, log=tmp_path / "w.log", cwd=tmp_path
+    )  # fmt: skip
+    child = _child_pid(started.log)
+    kill(started)
+    assert popen.wait(timeout=5) == -9
+    deadline = time.monotonic() + 5
+    while _pid_running(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _pid_running(child)
