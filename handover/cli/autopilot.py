@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from handover.errors import StackError
@@ -52,11 +53,17 @@ class Plan:
 
 
 class Autopilot:
-    def __init__(self, record: UpRecord, *, on_event: Callable[[Event], None] | None = None):
+    def __init__(
+        self,
+        record: UpRecord,
+        *,
+        on_event: Callable[[Event], None] | None = None,
+        org_info: Path | None = None,
+    ) -> None:
         from handover.store.ledger import Ledger
 
         self.record = record
-        self.emulated = Emulated(record)
+        self.emulated = Emulated(record, org_info)
         self.ledger = Ledger(record.store_url)
         self.approvers = self.emulated.approvers()
         self.on_event = on_event or (lambda event: None)

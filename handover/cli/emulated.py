@@ -25,7 +25,10 @@ APPROVE, REJECT = "gate_approve", "gate_reject"
 
 
 class Emulated:
-    def __init__(self, record: UpRecord) -> None:
+    """The stack's emulators; ``org_info`` names another emulated org (an emulator's
+    --info file) to move the clock of instead of the stack's."""
+
+    def __init__(self, record: UpRecord, org_info: Path | None = None) -> None:
         if not (record.salesforce_info and record.slack_info):
             raise StackError(
                 "this stack runs without the emulators: `handover up --emulators` starts them",
@@ -33,7 +36,7 @@ class Emulated:
             )
         self.record = record
         self.slack = json.loads(Path(record.slack_info).read_text())
-        self.org = json.loads(Path(record.salesforce_info).read_text())
+        self.org = json.loads(Path(org_info or record.salesforce_info).read_text())
         self._http = httpx.Client(timeout=60)
         tls = ssl.create_default_context(cafile=self.org["ca_bundle"])
         self._org_http = httpx.Client(timeout=900, verify=tls)
