@@ -183,25 +183,30 @@ def _hand_over(
     org = demo_org.read_json(Path(record.salesforce_info or ""))
     creds = credential_file(Path(org["credentials_dir"]), HANDED_OVER[0])
     before = demo_org.human_access(sf, finding)
+    before["Their JWT login through the app"] = demo_org.old_path(org, creds, finding["username"])
     migration_id, url = _start(record, finding["finding_id"], sink="file", sink_target=str(creds))
     console.print(
         f"`handover migrate --finding {finding['finding_id']} --sink file --sink-target "
         f"{_here(creds)}` → migration [bold]{migration_id}[/bold]\n   run: [link]{url}[/link]\n"
         f"   The new credentials go to the file the MuleSoft runtime reads ({creds.name}).\n"
     )
-    pilot = Autopilot(record, on_event=_teller(console, HANDED_OVER[0]))
+    pilot = Autopilot(record, on_event=_teller(console, record, HANDED_OVER[0]))
     try:
         status = pilot.drive([migration_id], timeout=1200)[migration_id]
     finally:
         pilot.close()
     console.print(f"\nOutcome: [bold green]{status.outcome}[/] · {status.outcome_reason}")
     after = demo_org.human_access(sf, finding)
+    after["Their JWT login through the app"] = demo_org.old_path(org, creds, finding["username"])
     demo_org.compare(console, f"{finding['username']} through {finding['app_name']}", before, after)
     report = demo_org.latest_artifact(f"migration-{migration_id}")
     if report:
-        console.rule("The migration report (artifact in the Prefect UI)")
-        console.print(Markdown(report))
-    console.print(f"Prefect UI: [link]{url}[/link]")
+        console.rule(f"The migration report: artifact migration-{migration_id} in the Prefect UI")
+        console.print(Markdown(demo_org.head(report, stop="## What changed")))
+        console.print(
+            "[dim]… what changed, write by write, the verification figures and the org diff: in the UI[/]"
+        )
+    console.print(f"The run in the Prefect UI: [link]{url}[/link]")
 
 
 def _roll_back(
@@ -222,7 +227,7 @@ def _roll_back(
             f"{permission_set} behind the migration's back"
         )
 
-    pilot = Autopilot(record, on_event=_teller(console, None))
+    pilot = Autopilot(record, on_event=_teller(console, record, None))
     try:
         status = pilot.drive(
             [migration_id], plans={migration_id: Plan(before={"cutover": plant})}, timeout=900
@@ -234,17 +239,20 @@ def _roll_back(
     demo_org.compare(console, "the org's records a migration touches", before, after)
 
 
-def _teller(console: Console, workload: str | None) -> Any:
+def _teller(console: Console, record: UpRecord, workload: str | None) -> Any:
     """Tell each thing the autopilot does: the gate message as Slack shows it, who
     clicked, the span the clock moved and how the workload fared."""
+    names = {u["id"]: u["name"] for u in demo_org.read_json(Path(record.slack_info or ""))["users"]}
 
     def tell(event: Event) -> None:
         if event.kind == "gate" and event.message is not None:
-            console.print(f"\n[bold cyan]Slack[/] {event.message['text'].splitlines()[0]}")
-            for line in event.message["text"].splitlines()[1:4]:
-                console.print(f"   {line}", markup=False, highlight=False)
+            for i, line in enumerate(demo_org.gate_lines(event.message)):
+                console.print(
+                    ("[bold cyan]Slack[/] " if i == 0 else "      ") + line, highlight=False
+                )
         elif event.kind == "decided":
-            console.print(f"   [green]approved[/] by {', '.join(event.who)} (clicked in Slack)")
+            who = ", ".join(names.get(u, u) for u in event.who)
+            console.print(f"      [green]✓ approved[/] by {who} (clicked in the Slack emulator)")
         elif event.kind == "clock" and event.summary is not None:
             _span(console, event.summary, workload)
 

@@ -83,7 +83,7 @@ def findings(console: Console, found: list[dict[str, Any]]) -> None:
         )
 
 
-def human_access(sf: Any, finding: dict[str, Any]) -> dict[str, int]:
+def human_access(sf: Any, finding: dict[str, Any]) -> dict[str, Any]:
     """How the human reaches the app: tokens, open sessions, the app access grants of the
     permission sets assigned to them."""
     user, app = finding["user_id"], finding["app_name"]
@@ -113,9 +113,9 @@ def human_access(sf: Any, finding: dict[str, Any]) -> dict[str, int]:
             "totalSize"
         ],
         "App access through their permission sets": grants,
-        "Active": int(
-            sf.query(f"SELECT IsActive FROM User WHERE Id = '{user}'")["records"][0]["IsActive"]
-        ),
+        "Account active": "yes"
+        if sf.query(f"SELECT IsActive FROM User WHERE Id = '{user}'")["records"][0]["IsActive"]
+        else "no",
     }
 
 
@@ -136,7 +136,60 @@ def delete_one_object_permission(sf: Any, permission_set: str) -> str:
     return f"the {rows[0]['SobjectType']} object permission"
 
 
-def compare(console: Console, what: str, before: dict[str, int], after: dict[str, int]) -> None:
+def old_path(info: dict[str, Any], creds_file: Path, human: str) -> str:
+    """Log in as the human the way the integration did (its JWT, its app): whether the
+    old path still opens. The credentials file now names the new user; the key and the
+    app are the same."""
+    import requests
+
+    from emulators.salesforce.workloads.credentials import login
+    from emulators.salesforce.workloads.results import LoginFailed
+
+    creds = read_json(creds_file) | {"username": human}
+    session = requests.Session()
+    try:
+        login(info, creds, session)
+    except LoginFailed as refused:
+        return f"refused ({refused.code})"
+    finally:
+        session.close()
+    return "accepted"
+
+
+def gate_lines(message: dict[str, Any], most: int = 6) -> list[str]:
+    """A gate message as a person reads it in Slack: its title, what approving does,
+    what changes (the first few), and the buttons."""
+    lines: list[str] = []
+    buttons: list[str] = []
+    for block in message.get("blocks") or []:
+        text = (block.get("text") or {}).get("text") or ""
+        if block.get("type") == "header":
+            lines.append(f"[bold]{_plain(text)}[/]")
+        elif block.get("type") == "section" and text.startswith("*What changes*"):
+            changes = text.splitlines()[1:]
+            lines += [_plain(c) for c in changes[:most]]
+            if len(changes) > most:
+                lines.append(f"… and {len(changes) - most} more")
+        elif block.get("type") == "section" and text.startswith("*") and "\n" in text:
+            lines.append(_plain(text.split("\n", 1)[1].splitlines()[0]))
+        elif block.get("type") == "actions":
+            buttons = [f"[{e['text']['text']}]" for e in block.get("elements") or []]
+    return lines + ([" ".join(buttons)] if buttons else [])
+
+
+def _plain(mrkdwn: str) -> str:
+    """Slack mrkdwn to Rich text: no Rich markup from the org's data, no Slack emphasis."""
+    from rich.markup import escape
+
+    return escape(mrkdwn.replace("*", "").replace("`", ""))
+
+
+def head(markdown: str, *, stop: str) -> str:
+    """The Markdown up to the heading ``stop`` (the whole text when it has none)."""
+    return markdown.split(stop, 1)[0]
+
+
+def compare(console: Console, what: str, before: dict[str, Any], after: dict[str, Any]) -> None:
     table = Table(title=f"Before and after: {what}")
     for col in ("", "Before", "After", ""):
         table.add_column(col, justify="right" if col in ("Before", "After") else "left")
