@@ -34,9 +34,7 @@ STEPS = ("provision", "cutover", "verify", "decommission")
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackUnderTest]:
-    yield from bring_up(
-        tmp_path_factory.mktemp("project"), HANDOVER_VERIFY__MIN_EXPECTED_CALLS="30"
-    )
+    yield from bring_up(tmp_path_factory.mktemp("project"))
 
 
 @pytest.fixture(scope="module")
