@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from handover.errors import ConfigError, MigrationError
@@ -233,10 +233,17 @@ def exit_code(view: View) -> int:
 # -- resume -----------------------------------------------------------------------------------
 
 
-def resume(where: Target, migration_id: str) -> tuple[FlowRun, str | None]:
+SUBMITTING_GRACE = timedelta(seconds=60)  # a run this freshly Pending is being started
+
+
+def resume(where: Target, migration_id: str, *, force: bool = False) -> tuple[FlowRun, str | None]:
     """A new run of `migrate` for an open migration whose last run crashed or was killed:
     that run is marked Crashed first (when it is not over yet), so it can never report
-    back over the new one. Returns the new run and the old run's id."""
+    back over the new one. Returns the new run and the old run's id.
+
+    Refused while the last run may still be alive (its process runs on this machine, a
+    worker is about to start it, or it waits at a gate): two runs of one migration at
+    once would ask and write twice. ``force`` skips the liveness checks, not the gate's."""
     from handover.store.ledger import Ledger, check_migration_id
 
     check_migration_id(migration_id)
@@ -264,6 +271,8 @@ def resume(where: Target, migration_id: str) -> tuple[FlowRun, str | None]:
                 f"(run {old} is {prefect_api.state_name(run)}): it goes on when the gate is "
                 "decided in Slack; nothing to resume"
             )
+        if not force and kind not in prefect_api.TERMINAL:
+            _refuse_if_alive(migration_id, run, kind)
         parameters |= {k: v for k, v in (run.parameters or {}).items() if v is not None}
         if kind not in prefect_api.TERMINAL:
             prefect_api.mark_crashed(
@@ -274,3 +283,42 @@ def resume(where: Target, migration_id: str) -> tuple[FlowRun, str | None]:
             )
     parameters["migration_id"] = migration_id
     return start(where, parameters), old
+
+
+def _refuse_if_alive(migration_id: str, run: FlowRun, kind: str) -> None:
+    again = f"`handover resume {migration_id} --force` if you know it is gone"
+    if kind == "SCHEDULED":
+        raise MigrationError(
+            f"run {run.id} is scheduled ({prefect_api.state_name(run)}): a worker on pool "
+            f"{run.work_pool_name or 'handover'} picks it up; is one running? (`handover up` "
+            f"starts one again) — or {again}"
+        )
+    since = run.state.timestamp if run.state is not None else None
+    if kind == "PENDING" and since is not None and datetime.now(UTC) - since < SUBMITTING_GRACE:
+        raise MigrationError(
+            f"run {run.id} is being started by a worker ({prefect_api.state_name(run)} since "
+            f"{since:%H:%M:%S}); wait a minute and look again, or {again}"
+        )
+    pid = str(run.infrastructure_pid or "").rsplit(":", 1)[-1]
+    if pid.isdigit() and _is_flow_process(int(pid)):
+        raise MigrationError(
+            f"run {run.id} is still running here (process {pid}); `handover resume` is for "
+            f"runs whose process is gone — or {again}"
+        )
+
+
+def _is_flow_process(pid: int) -> bool:
+    """A process of that pid runs here and is Prefect's (a flow run's, not a reused pid)."""
+    import subprocess
+
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:
+        command = subprocess.run(
+            ["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True, timeout=5
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return True  # cannot tell: assume it is
+    return "prefect" in command

@@ -180,7 +180,9 @@ def migrate_cmd(
 Marks that run Crashed (when Prefect still thinks it runs) and creates a new run of
 `migrate` with the same migration id: the ledger makes every step already done a no-op,
 so it continues where it stopped, with no duplicate records. A migration waiting at a gate
-needs no resume (its gate's decision in Slack continues it).
+needs no resume (its gate's decision in Slack continues it). Refused while the last run
+may be alive: scheduled (a worker will take it), being started, or its process still
+running on this machine (--force overrides, when you know better).
 
 {MIGRATE_EXIT_CODES}""",
 )
@@ -188,6 +190,12 @@ def resume_cmd(
     migration_id: str = typer.Argument(..., help="The migration (m-...), from `handover status`."),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
     no_follow: bool = typer.Option(False, "--no-follow", help="Create the run and return."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Resume although the last run may be alive (scheduled, being started, or its "
+        "process still running here): only when you know it is gone.",
+    ),
 ) -> None:
     from handover.errors import HandoverError
     from handover.settings import Settings
@@ -196,7 +204,7 @@ def resume_cmd(
 
     try:
         where = m.target(Settings())
-        run, old = m.resume(where, migration_id)
+        run, old = m.resume(where, migration_id, force=force)
     except HandoverError as e:
         raise _fail(e, m.EXIT_CONFIG) from None
     if old and not as_json:

@@ -80,15 +80,18 @@ def reached(stack: StackUnderTest, pilot: Autopilot, migration_id: str, step: st
     )
 
 
+def run_state(stack: StackUnderTest, pilot: Autopilot, migration_id: str) -> str:
+    status = pilot.ledger.migration(migration_id)
+    assert status is not None and status.flow_run_id is not None
+    run = prefect_api.read_run(stack.record.prefect_api_url, status.flow_run_id)
+    return prefect_api.state_type(run)
+
+
 def crash_and_recover(stack: StackUnderTest, migration_id: str, pilot: Autopilot) -> str:
     """SIGKILL the worker and its flow runs; `handover up` starts it again; a run that was
     running when it died is resumed. The state the kill found the run in."""
     worker = next(p for p in stack.record.processes() if p.part == "worker")
-    status = pilot.ledger.migration(migration_id)
-    assert status is not None and status.flow_run_id is not None
-    found = prefect_api.state_type(
-        prefect_api.read_run(stack.record.prefect_api_url, status.flow_run_id)
-    )
+    found = run_state(stack, pilot, migration_id)
     kill(worker)
     assert "starting again worker" in stack.handover("up", "--emulators").stderr
     status = pilot.ledger.migration(migration_id)
@@ -99,6 +102,10 @@ def crash_and_recover(stack: StackUnderTest, migration_id: str, pilot: Autopilot
         assert out["migration_id"] == migration_id and out["flow_run_id"] != str(run.id)
         old = prefect_api.read_run(stack.record.prefect_api_url, run.id)
         assert prefect_api.state_type(old) == "CRASHED"
+    else:  # suspended at a gate: nothing to resume, the click will
+        assert prefect_api.state_type(run) == "PAUSED", run.state
+        refused = stack.handover("resume", migration_id, check=False)
+        assert refused.returncode == 2 and "waiting at gate" in refused.stderr
     return found
 
 
@@ -112,9 +119,18 @@ def migrate(
         migration_id = out["migration_id"]
         crashed: str | None = None
         deadline = time.monotonic() + 900
-        while (ended := pilot.step(migration_id, Plan())) is None:
-            if crash_after and crashed is None and reached(stack, pilot, migration_id, crash_after):
+        while True:
+            # Before the autopilot acts: a run suspended at a gate is killed before its click.
+            # Never in the moments a worker is handing the run over (Scheduled, Pending).
+            if (
+                crash_after
+                and crashed is None
+                and reached(stack, pilot, migration_id, crash_after)
+                and run_state(stack, pilot, migration_id) in ("RUNNING", "PAUSED")
+            ):
                 crashed = crash_and_recover(stack, migration_id, pilot)
+            if (ended := pilot.step(migration_id, Plan())) is not None:
+                break
             assert time.monotonic() < deadline, f"{migration_id} still open"
             time.sleep(0.3)
         assert crash_after is None or crashed is not None
