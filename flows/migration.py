@@ -104,7 +104,7 @@ def migrate(
     same ``migration_id`` to continue a migration."""
     settings = Settings()
     chosen_route = check_route(route)
-    kind = sink_kind(sink, settings.cutover)
+    sink_kind(sink, settings.cutover)  # a bad sink is refused before anything else
     if migration_id:
         check_migration_id(migration_id)
     if not dry_run:
@@ -113,27 +113,53 @@ def migrate(
     with PlanStore(settings.store.url) as plans:
         plan = load_saved_plan(plans, gateway.org_id(), finding_id, plan_hash, chosen_route)
     with Ledger(settings.store.url) as ledger:
+        mid = migration_id or new_migration_id(plan.hash, datetime.now(UTC))
+        kind, target = sink_of(ledger, mid, sink, sink_target, settings)
         run = MigrationRun(
             settings=settings,
             gateway=gateway,
             ledger=ledger,
             plan=plan,
-            migration_id=migration_id or new_migration_id(plan.hash, datetime.now(UTC)),
+            migration_id=mid,
             flow_run_id=str(flow_run.id) if flow_run.id else None,
             run_url=run_url(),
             dry_run=dry_run,
             sink_kind=kind,
-            sink_target=sink_target or settings.cutover.sink_target,
+            sink_target=target,
         )
         if run.hands_over_credentials:
             run.sink  # noqa: B018  (its target is checked before anything is asked)
         status = open_migration(run)
+        if "params" not in run.facts():
+            # What a later run of this migration (a crash, `handover resume`) continues with.
+            run.remember(
+                params={"org": org, "emulator_info": emulator_info, "sink": kind,
+                        "sink_target": target, "route": chosen_route, "plan_hash": plan.hash}
+            )  # fmt: skip
         if status.outcome is None:
             if dry_run:
                 preview(run)
             else:
                 runbook(run)
         return result(run)
+
+
+def sink_of(
+    ledger: Ledger, migration_id: str, sink: str | None, target: str | None, settings: Settings
+) -> tuple[str, str | None]:
+    """The credential sink of the migration: the one it started with, when it runs again
+    (a different one would hand credentials to a place its rollback does not know)."""
+    known = ledger.facts(migration_id).get("params") if ledger.migration(migration_id) else None
+    if not known:
+        return sink_kind(sink, settings.cutover), target or settings.cutover.sink_target
+    for name, given in (("sink", sink), ("sink_target", target)):
+        if given is not None and given != known[name]:
+            raise MigrationError(
+                f"migration {migration_id} hands credentials to {known['sink']} "
+                f"({known['sink_target'] or 'its default target'}): continue it with the same "
+                f"{name} (or none), not {given!r}"
+            )
+    return str(known["sink"]), known["sink_target"]
 
 
 def runbook(run: MigrationRun) -> None:

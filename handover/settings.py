@@ -307,9 +307,9 @@ class ApprovalsSettings(BaseModel):
         gt=0,
         description="How often the service looks for expired gates, undelivered decisions and verification windows that ended.",
     )
-    poll_seconds: int = Field(
-        10,
-        ge=1,
+    poll_seconds: float = Field(
+        10.0,
+        ge=0.1,
         le=300,
         description="How often a migration run started outside a deployment (it waits holding its process) checks whether its gate was decided. Deployment runs hold no process: the approval service resumes them.",
     )

@@ -37,6 +37,12 @@ def from_deployment() -> bool:
     return deployment.id is not None
 
 
+def poll_interval(run: MigrationRun) -> int:
+    # Prefect types it as whole seconds but sleeps for any number of them: tests and the
+    # demo wait a fraction of a second per check.
+    return cast(int, run.settings.approvals.poll_seconds)
+
+
 def human_email(run: MigrationRun) -> str:
     """The human's email (self-approval is refused by it), read once and remembered."""
     known = run.facts().get("human_email")
@@ -96,7 +102,7 @@ def _wait(run: MigrationRun, key: str) -> GateInput:
             wait_for_input=GateInput,
             key=key,
             timeout=ttl + PAUSE_MARGIN_SECONDS,
-            poll_interval=run.settings.approvals.poll_seconds,
+            poll_interval=poll_interval(run),
         )
     return cast(GateInput, answer)
 

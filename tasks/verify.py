@@ -26,7 +26,7 @@ from handover.salesforce.provision import Records
 from handover.salesforce.traffic import app_logins
 from handover.slack.gatebook import Wake
 from handover.usage import UsageStore
-from tasks.approvals import from_deployment
+from tasks.approvals import from_deployment, poll_interval
 from tasks.context import MigrationRun
 from tasks.ingest import (
     ingest_event_log_file,
@@ -124,7 +124,7 @@ def _sleep_until(run: MigrationRun, window: VerificationWindow, org_now: datetim
         pause_flow_run(
             key=key,
             timeout=int(remaining.total_seconds()) + 3600,
-            poll_interval=run.settings.approvals.poll_seconds,
+            poll_interval=poll_interval(run),
         )
 
 

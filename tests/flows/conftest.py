@@ -32,6 +32,7 @@ MIGRATED = (
     "Tableau Pipeline Extract",  # OAuth username-password
     "Nightly Data Loader Batch",  # SOAP login()
     "HubSpot Marketing Sync",  # a refresh token: blocked until a route is named
+    "Freight Rates Sync",  # JWT bearer (a failed verification)
 )
 
 
@@ -64,7 +65,7 @@ def stage(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> It
     ledger = Ledger(store_url)
     api_url = str(PREFECT_API_URL.value())
     approvals = ApprovalsSettings(
-        approvers=[ms.SAM, ms.NADIA, ms.KENJI], prefect_api_url=api_url, poll_seconds=1
+        approvers=[ms.SAM, ms.NADIA, ms.KENJI], prefect_api_url=api_url, poll_seconds=0.2
     )
     runs = PrefectRuns(api_url)
     clock, book = ms.Clock(), SqlGateBook(ledger.engine)
@@ -136,7 +137,7 @@ def migration_env(stage: Stage, monkeypatch: pytest.MonkeyPatch) -> Stage:
         "HANDOVER_SLACK__CHANNEL": "#handover",
         "HANDOVER_APPROVALS__TOKEN_KEY": ms.KEY,
         "HANDOVER_APPROVALS__APPROVERS": ",".join([ms.SAM, ms.NADIA, ms.KENJI]),
-        "HANDOVER_APPROVALS__POLL_SECONDS": "1",
+        "HANDOVER_APPROVALS__POLL_SECONDS": "0.2",
         "HANDOVER_VERIFY__POLL_SECONDS": "120",
         # The live clock makes one real call of each kind per run (the rest are logged):
         # at this scale that skews the rare operations of small workloads, so only those

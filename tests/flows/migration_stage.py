@@ -219,3 +219,34 @@ class Migration:
 
 def slack_client(slack: RunningSlack) -> WebClient:
     return WebClient(token=slack.bot_token, base_url=slack.base_url)
+
+
+def artifact(key: str) -> str:
+    """The latest version of a Markdown artifact, from the Prefect server."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as c:
+        found = c.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+    assert found, f"no artifact {key}"
+    latest = max(found, key=lambda a: a.created or datetime.min.replace(tzinfo=UTC))
+    return str(latest.data)
+
+
+def run_logs(flow_run_id: str) -> list[str]:
+    """Every log line the server keeps for a flow run and its task runs."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as c:
+        logs = c.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+    return [log.message for log in logs]
+
+
+def thread_of(stage: Stage, migration_id: str) -> list[dict[str, Any]]:
+    """The migration's Slack messages (with their updates), oldest first."""
+    book = SqlGateBook(stage.ledger.engine)
+    thread = book.thread_of(migration_id)
+    assert thread is not None, "no gate opened a thread"
+    messages = stage.messages()["messages"]
+    return [m for m in messages if thread[1] in (m["ts"], m.get("thread_ts"))]

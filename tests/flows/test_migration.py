@@ -4,10 +4,25 @@ the org's clock moved with its workloads running through the verification window
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import json
+import logging
+import sqlite3
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.flows.migration_stage import KENJI, NADIA, SAM, Stage
+import pytest
+
+from tests.flows.migration_stage import (
+    KENJI,
+    KEY,
+    NADIA,
+    SAM,
+    Stage,
+    artifact,
+    run_logs,
+    thread_of,
+)
+from tests.migration.orgstate import snapshot
 
 
 def through_the_window(stage: Stage, m: Any) -> dict[str, Any]:
@@ -36,3 +51,173 @@ def test_client_credentials_run_as_moves_to_the_new_user(migration_env: Stage) -
     assert statuses["cutover:run-as:warehouse-management-system"] == "done"
     assert statuses["decommission:freeze"] == "done"
     assert all(s == "done" for s in statuses.values()), statuses
+    rosa = stage.admin().query(
+        "SELECT IsFrozen FROM UserLogin WHERE UserId IN "
+        "(SELECT Id FROM User WHERE Username = 'rosa.delgado@loomis-logistics.com')"
+    )["records"]
+    assert [r["IsFrozen"] for r in rosa] == [True]
+    # The thread: every gate's message in its final state, then the outcome.
+    thread = thread_of(stage, m.migration_id)
+    gates = [(x["updates"] or [x])[-1]["text"].split(" of ")[0] for x in thread[:-1]]
+    assert gates == [
+        f"Approved · {g}" for g in ("Plan", "Cutover", "Decommission", "Freezing the account")
+    ]
+    assert thread[-1]["text"] == "Migration successful: Warehouse Management System"
+    # The report: who approved what, the verification's figures, the writes.
+    report = artifact(f"migration-{m.migration_id}")
+    assert "| Outcome | **Successful**" in report
+    assert f"| decommission | Approved | {SAM}, {NADIA} |" in report
+    assert "## Verification: successful" in report and "| new-identity | ✓ |" in report
+    assert "| cutover | update ConnectedApp | Warehouse Management System | done |" in report
+    assert result["ui_url"] and result["ui_url"].startswith("http")
+
+
+def test_jwt_bearer_gets_its_new_username_through_the_file_sink(migration_env: Stage) -> None:
+    stage = migration_env
+    plan = stage.plans["MuleSoft NetSuite Sync"]
+    assert plan["cutover"]["route"] == "username"
+    new_user, creds = plan["user"]["username"], stage.credentials_file("MuleSoft NetSuite Sync")
+    before = json.loads(creds.read_text())
+    m = stage.start("MuleSoft NetSuite Sync", sink="file", sink_target=str(creds))
+    m.approve("plan")
+    m.approve("cutover")
+    m.window()
+    after = json.loads(creds.read_text())
+    # The new username in place, every other key as it was, readable by its owner only.
+    assert after == {**before, "username": new_user}
+    assert creds.stat().st_mode & 0o777 == 0o600
+    span = through_the_window(stage, m)
+    mule = span["workloads"]["MuleSoft NetSuite Sync"]
+    assert set(mule["users"]) == {new_user} and mule["calls_failed"] == 0, mule
+    assert mule["calls_ok"] > 1000
+    m.approve("decommission", SAM, KENJI)
+    result = m.finish()
+    assert result["outcome"] == "successful", result
+    keys = {s["key"]: s["status"] for s in result["steps"]}
+    removed = [k for k in keys if k.startswith("decommission:app-access:")]
+    assert len(removed) == 1 and keys[removed[0]] == "done"  # MuleSoft_Integration_Access
+    assert "decommission:freeze" not in keys  # Dana still works in her account
+    # The replaced credentials and anything generated were kept only until the end.
+    assert not any(stage.secrets_dir.glob(f"{m.migration_id}-*"))
+
+
+def test_soap_login_gets_a_new_password_through_the_file_sink(
+    migration_env: Stage, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    stage = migration_env
+    plan = stage.plans["Nightly Data Loader Batch"]
+    assert plan["cutover"]["route"] == "password"
+    new_user, creds = plan["user"]["username"], stage.credentials_file("Nightly Data Loader Batch")
+    before = json.loads(creds.read_text())
+    m = stage.start("Nightly Data Loader Batch", sink="file", sink_target=str(creds))
+    m.approve("plan")
+    m.approve("cutover")
+    m.window()
+    after = json.loads(creds.read_text())
+    assert (after["username"], after["security_token"]) == (new_user, "")
+    assert after["password"] != before["password"] and len(after["password"]) >= 20
+    assert {
+        k: v for k, v in after.items() if k not in ("username", "password", "security_token")
+    } == {k: v for k, v in before.items() if k not in ("username", "password", "security_token")}
+    span = through_the_window(stage, m)
+    batch = span["workloads"]["Nightly Data Loader Batch"]
+    assert set(batch["users"]) == {new_user} and batch["calls_failed"] == 0, batch
+    m.approve("decommission", NADIA, KENJI)
+    result = m.finish()
+    assert result["outcome"] == "successful", result
+    # No secret the run handled is anywhere but the external system's file.
+    secrets = {
+        "the new password": after["password"],
+        "the human's password": before["password"],
+        "the human's security token": before["security_token"],
+        "the approval token key": KEY,
+        "the Slack bot token": stage.slack.bot_token,
+        "the Slack signing secret": stage.slack.signing_secret,
+        "the org session": stage.org.info()["access_token"],
+    }
+    places = {
+        "the flow's result": json.dumps(result),
+        "the captured logs": caplog.text,
+        "the Prefect run's logs": "\n".join(run_logs(result["flow_run_id"])),
+        "the report": artifact(f"migration-{m.migration_id}"),
+        "Slack": json.dumps(stage.messages()),
+        "the store": store_dump(stage.store_url),
+    }
+    assert "Verification: successful" in places["the report"]
+    # Each place was really read: each names the new user.
+    assert [p for p, text in places.items() if new_user not in text] == []
+    found = [(s, p) for s, v in secrets.items() for p, text in places.items() if v in text]
+    assert not found, found
+
+
+def store_dump(url: str) -> str:
+    """Every row of every table of the store, as text."""
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return "\n".join(
+            repr(row) for table in tables for row in db.execute(f'SELECT * FROM "{table}"')
+        )
+
+
+def test_the_window_wait_is_handed_to_the_reaper_and_a_declined_decommission_keeps_the_human(
+    migration_env: Stage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flow watches the org's clock for a second only, then records a wake-up and waits
+    without polling the org; the approval service's reaper wakes it once the window's logs
+    are due. A rejected decommission then writes nothing more: the integration stays on the
+    new user, and the human keeps their access."""
+    stage = migration_env
+    monkeypatch.setenv("HANDOVER_VERIFY__POLL_SECONDS", "1")
+    workload = "Freight Rates Sync"
+    creds = stage.credentials_file(workload)
+    m = stage.start(workload, sink="file", sink_target=str(creds))
+    m.approve("plan")
+    m.approve("cutover")
+    book = m.book
+    far = datetime.now(UTC) + timedelta(days=365)
+    (wake,) = m.wait_for(lambda _: book.due_wakes(far), "a wake-up recorded")
+    assert wake.migration_id == m.migration_id
+    status = m.status()
+    assert status is not None and (status.step, status.waiting_at) == ("verify", None)
+    through_the_window(stage, m)
+    assert book.due_wakes(far) == [wake]  # the org's clock alone wakes nobody
+    stage.clock.offset = wake.wake_at - datetime.now(UTC) + timedelta(seconds=1)
+    try:
+        m.wait_for(lambda _: not book.due_wakes(far), "the reaper took the wake-up")
+    finally:
+        stage.clock.offset = timedelta(0)
+    m.reject("decommission", "Greg's script gets rewritten first")
+    result = m.finish()
+    assert result["outcome"] == "rejected", result
+    assert not any(s["step"] == "decommission" for s in result["steps"])
+    assert json.loads(creds.read_text())["username"] == stage.plans[workload]["user"]["username"]
+
+
+def test_no_traffic_in_the_window_asks_a_person(
+    migration_env: Stage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tableau runs once a day at 06:00: a two-hour window in the morning sees nothing of
+    it, so verification is inconclusive and a person decides; "roll back" undoes it all."""
+    stage = migration_env
+    monkeypatch.setenv("HANDOVER_VERIFY__WINDOW_HOURS", "2")
+    workload = "Tableau Pipeline Extract"
+    now = stage.org_now()
+    stage.advance_to((now + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0))
+    before = snapshot(stage.admin())
+    m = stage.start(workload)
+    m.approve("plan")
+    m.approve("cutover")
+    through_the_window(stage, m)
+    record = m.gate("inconclusive")
+    assert "made no calls in the verification window" in json.dumps(
+        next(x for x in stage.messages()["messages"] if x["ts"] == record.ts)["blocks"]
+    )
+    m.reject("inconclusive", "rather verify over a full day", who=KENJI)
+    result = m.finish()
+    assert result["outcome"] == "rolled_back", result
+    after = snapshot(stage.admin())
+    username = stage.plans[workload]["user"]["username"]
+    assert {k: [r for r in v if r[0] != username] for k, v in after.items()} == {
+        k: [r for r in v if r[0] != username] for k, v in before.items()
+    }

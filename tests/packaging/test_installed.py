@@ -86,4 +86,4 @@ def test_an_installed_handover_renders_and_migrates_outside_the_checkout(tmp_pat
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "rendered; store at revision 0003" in proc.stdout
+    assert "rendered; store at revision 0004" in proc.stdout
