@@ -113,3 +113,21 @@ def test_a_view_reads_as_one_line() -> None:
     view = _view("PAUSED", None)
     assert view.line() == "m-0123456789ab: run Paused" and not view.ended
     assert _view("COMPLETED", "successful").ended
+
+
+def test_the_demo_reads_a_gate_message_as_slack_shows_it() -> None:
+    """The demo and the autopilot read the real gate template: its title, what changes,
+    its buttons, and the migration and gate its Approve button names."""
+    from handover.cli.demo_org import gate_lines
+    from handover.cli.emulated import _buttons
+    from handover.slack.gates import render_gate
+    from tests.unit.test_gate_templates import WHO, decided, record
+
+    message = render_gate(record("cutover"), [], who=WHO).model_dump()
+    lines = gate_lines(message)
+    assert "Cutover" in lines[0] and "MuleSoft NetSuite Sync" in lines[0]
+    assert any("Create user svc.mulesoft@loomis-logistics.com" in line for line in lines)
+    assert lines[-1].startswith("[") and "Reject" in lines[-1]
+    assert _buttons(message) == {("m-0123456789ab", "cutover")}
+    approved = render_gate(record("cutover", **decided("approve")), [], who=WHO).model_dump()
+    assert _buttons(approved) == set()  # decided: nothing left to click
