@@ -68,10 +68,16 @@ class Autopilot:
         self.approvers = self.emulated.approvers()
         self.on_event = on_event or (lambda event: None)
         self._decided: set[tuple[str, str, str]] = set()  # (migration, gate, flow run)
+        self._runs: dict[str, str] = {}  # migration -> a newer run than the ledger names yet
 
     def close(self) -> None:
         self.emulated.close()
         self.ledger.close()
+
+    def follow_run(self, migration_id: str, flow_run_id: str) -> None:
+        """A new run continues the migration (`handover resume`): watch it, not the last
+        one the ledger names, until the new run has told the ledger it took over."""
+        self._runs[migration_id] = flow_run_id
 
     def drive(
         self,
@@ -105,12 +111,15 @@ class Autopilot:
         status = self.ledger.migration(migration_id)
         if status is None or status.flow_run_id is None:
             return None
-        run = prefect_api.read_run(self.record.prefect_api_url, status.flow_run_id)
+        flow_run_id = self._runs.get(migration_id, status.flow_run_id)
+        if flow_run_id == status.flow_run_id:
+            self._runs.pop(migration_id, None)
+        run = prefect_api.read_run(self.record.prefect_api_url, flow_run_id)
         kind = prefect_api.state_type(run)
         if kind in prefect_api.TERMINAL:
             return status if status.outcome is not None or kind != "COMPLETED" else None
-        if status.waiting_at and kind == "PAUSED":
-            self._at_gate(migration_id, status.waiting_at, status.flow_run_id, plan)
+        if status.waiting_at and kind == "PAUSED" and flow_run_id == status.flow_run_id:
+            self._at_gate(migration_id, status.waiting_at, flow_run_id, plan)
         elif status.step == "verify":  # polling the org's clock, or suspended until woken
             self._through_window(migration_id)
         return None

@@ -100,6 +100,7 @@ def crash_and_recover(stack: StackUnderTest, migration_id: str, pilot: Autopilot
     if prefect_api.state_type(run) in ("RUNNING", "PENDING"):  # its process is gone
         out = stack.json("resume", migration_id, "--no-follow")
         assert out["migration_id"] == migration_id and out["flow_run_id"] != str(run.id)
+        pilot.follow_run(migration_id, out["flow_run_id"])
         old = prefect_api.read_run(stack.record.prefect_api_url, run.id)
         assert prefect_api.state_type(old) == "CRASHED"
     else:  # suspended at a gate: nothing to resume, the click will
