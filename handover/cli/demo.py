@@ -83,10 +83,12 @@ def _fresh_stack(
     if running(paths) is not None:
         console.print("A stack is up here: the demo stops it and starts its own.")
         down(paths, say=console.print)
-    store = Path(settings.store.url.removeprefix("sqlite:///"))
-    for stale in (store, Path(f"{store}-wal"), Path(f"{store}-shm")):
-        if settings.store.url.startswith("sqlite:///") and stale.is_relative_to(Path()):
-            stale.unlink(missing_ok=True)
+    # The store is reset only where the demo keeps it: a SQLite file under .handover/.
+    if settings.store.url.startswith("sqlite:///"):
+        store = Path(settings.store.url.removeprefix("sqlite:///")).resolve()
+        if store.is_relative_to(paths.state):
+            for stale in (store, Path(f"{store}-wal"), Path(f"{store}-shm")):
+                stale.unlink(missing_ok=True)
     shutil.rmtree(paths.emulator_state, ignore_errors=True)
     shutil.rmtree(paths.state / "secrets", ignore_errors=True)
     console.print(

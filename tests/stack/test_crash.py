@@ -68,16 +68,13 @@ def fresh_org(where: Path) -> tuple[RunningEmulator, Path]:
 def reached(stack: StackUnderTest, pilot: Autopilot, migration_id: str, step: str) -> bool:
     """The step is over: its writes are all done and the runbook has moved past it (for
     verify: the verdict is recorded)."""
+    status = pilot.ledger.migration(migration_id)
+    if status is None:
+        return False  # not opened yet
     if step == "verify":
         return bool(pilot.ledger.facts(migration_id).get("verification"))
-    status = pilot.ledger.migration(migration_id)
     entries = [e for e in pilot.ledger.steps(migration_id) if e.step == step]
-    return (
-        status is not None
-        and status.step != step
-        and bool(entries)
-        and all(e.status == "done" for e in entries)
-    )
+    return status.step != step and bool(entries) and all(e.status == "done" for e in entries)
 
 
 def run_state(stack: StackUnderTest, pilot: Autopilot, migration_id: str) -> str:
