@@ -167,3 +167,28 @@ def test_down_where_nothing_was_started(tmp_path: Path) -> None:
     proc = stack.handover("down")
     assert "nothing to stop" in proc.stderr
     assert not StackPaths(tmp_path / ".handover").up_json.exists()
+
+
+def test_up_without_slack_says_what_to_set_and_starts_nothing(tmp_path: Path) -> None:
+    stack = StackUnderTest(tmp_path, stack_env(tmp_path))
+    proc = stack.handover("up", check=False)
+    assert proc.returncode == 2
+    assert "HANDOVER_APPROVALS__SIGNING_SECRET" in proc.stderr
+    assert "HANDOVER_SLACK__TOKEN" in proc.stderr
+    assert not StackPaths(tmp_path / ".handover").up_json.exists()
+
+
+def test_up_on_a_port_in_use_names_it_and_starts_nothing(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        stack = StackUnderTest(
+            tmp_path, stack_env(tmp_path, HANDOVER_STACK__PREFECT_PORT=str(port))
+        )
+        proc = stack.handover("up", "--emulators", check=False)
+    assert proc.returncode == 1
+    assert f"port {port}" in proc.stderr and "HANDOVER_STACK__PREFECT_PORT" in proc.stderr
+    assert not StackPaths(tmp_path / ".handover").up_json.exists()
