@@ -162,6 +162,8 @@ def test_killing_the_worker_after_a_step_ends_the_same(
 ) -> None:
     crashed = migrate(stack, finding_id, tmp_path, crash_after=step)
     assert crashed["outcome"] == "successful", crashed
+    if step == "cutover":  # killed while it waited in verification: a run that died mid-flow
+        assert crashed["crashed_in"] == "RUNNING"
     assert crashed["statuses"] == uninterrupted["statuses"]
     assert len(crashed["keys"]) == len(set(crashed["keys"]))  # one ledger entry per write
     for kind, rows in uninterrupted["state"].items():
