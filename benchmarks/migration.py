@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -244,10 +245,16 @@ def main() -> None:
 
             ids = [start(record, f["finding_id"]) for f in sites[1:]]
             wall, simulated, ended, machine = drive(record, ids)
-            outcomes = {s.outcome for s in ended.values()}
+            outcomes = Counter(str(s.outcome) for s in ended.values())
             each = [machine[i] for i in ids]
+            for i, s in ended.items():
+                if s.outcome != "successful":
+                    run = prefect_api.read_run(record.prefect_api_url, s.flow_run_id or "")
+                    print(
+                        f"  {i}: {s.outcome} ({s.outcome_reason}); run {prefect_api.state_name(run)}: {run.state.message if run.state else ''}"
+                    )
             print(
-                f"{len(ids)} migrations at once on one worker: all {outcomes} in {wall:.0f} s wall "
+                f"{len(ids)} migrations at once on one worker: {dict(outcomes)} in {wall:.0f} s wall "
                 f"({len(ids) / wall * 60:.1f} migrations/min; {wall / len(ids):.1f} s each on average "
                 f"= {wall / len(ids) / baseline:.1f}x the plan flow); run time each: median "
                 f"{statistics.median(each):.1f} s, max {max(each):.1f} s; window simulated once: "

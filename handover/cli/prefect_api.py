@@ -51,8 +51,9 @@ def run_url(ui: str, flow_run_id: str | UUID) -> str:
 
 
 def ensure_pool(api_url: str, name: str) -> bool:
-    """The process work pool ``name``; True when it had to be created."""
-    from prefect.client.schemas.actions import WorkPoolCreate
+    """The process work pool ``name``, its flow runs started with this Python's
+    ``-m prefect.engine``; True when it had to be created."""
+    from prefect.client.schemas.actions import WorkPoolCreate, WorkPoolUpdate
     from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
     with client(api_url) as c:
@@ -60,16 +61,36 @@ def ensure_pool(api_url: str, name: str) -> bool:
             pool = c.read_work_pool(name)
         except ObjectNotFound:
             try:
-                c.create_work_pool(WorkPoolCreate(name=name, type="process"))
+                c.create_work_pool(
+                    WorkPoolCreate(name=name, type="process", base_job_template=job_template())
+                )
             except ObjectAlreadyExists:  # created by someone else meanwhile: fine
                 return False
             return True
-    if pool.type != "process":
-        raise ConfigError(
-            f"the work pool {name!r} on {api_url} is of type {pool.type!r}, not 'process'; "
-            "delete it in the Prefect UI or set HANDOVER_STACK__WORK_POOL to another name"
-        )
+        if pool.type != "process":
+            raise ConfigError(
+                f"the work pool {name!r} on {api_url} is of type {pool.type!r}, not 'process'; "
+                "delete it in the Prefect UI or set HANDOVER_STACK__WORK_POOL to another name"
+            )
+        command = pool.base_job_template.get("variables", {}).get("properties", {}).get("command")
+        if isinstance(command, dict) and command.get("default") is None:  # never one set by hand
+            c.update_work_pool(name, WorkPoolUpdate(base_job_template=job_template()))
     return False
+
+
+def job_template() -> dict[str, Any]:
+    """Prefect's process job template, the flow run's command set: without one, the
+    worker starts each run through a workspace supervisor, a second Python process that
+    imports Prefect before the run's own does (seconds at every gate's resume)."""
+    import shlex
+    import sys
+
+    from prefect.workers.process import ProcessWorker
+
+    template = ProcessWorker.get_default_base_job_template()
+    command = template["variables"]["properties"]["command"]
+    command["default"] = f"{shlex.quote(sys.executable)} -m prefect.engine"
+    return template
 
 
 def worker_online(api_url: str, pool: str) -> bool:
