@@ -27,6 +27,10 @@ from .stack import UpRecord
 APPROVALS = {"decommission": 2}
 # Past the time the window's event logs are due, so the day's files are surely published.
 MARGIN = timedelta(minutes=10)
+# Prefect shows a run Suspended a moment before it has saved the schema of the input it
+# waits for; a decision in that moment is retried by the reaper, seconds later. A person
+# never clicks that fast; the autopilot waits as long.
+SETTLE_SECONDS = 1.0
 
 
 @dataclass
@@ -69,6 +73,7 @@ class Autopilot:
         self.on_event = on_event or (lambda event: None)
         self._decided: set[tuple[str, str, str]] = set()  # (migration, gate, flow run)
         self._runs: dict[str, str] = {}  # migration -> a newer run than the ledger names yet
+        self._paused: dict[tuple[str, str, str], float] = {}  # gate -> first seen waiting
 
     def close(self) -> None:
         self.emulated.close()
@@ -128,6 +133,8 @@ class Autopilot:
         key = (migration_id, gate, flow_run_id)
         if key in self._decided:
             return  # decided; the run has not left the gate yet
+        if time.monotonic() - self._paused.setdefault(key, time.monotonic()) < SETTLE_SECONDS:
+            return
         message = self.emulated.gate_message(migration_id, gate)
         if message is None:
             return  # not posted yet (or already decided by someone else)
