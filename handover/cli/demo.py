@@ -244,7 +244,10 @@ def _roll_back(
 def _teller(console: Console, record: UpRecord, workload: str | None) -> Any:
     """Tell each thing the autopilot does: the gate message as Slack shows it, who
     clicked, the span the clock moved and how the workload fared."""
-    names = {u["id"]: u["name"] for u in demo_org.read_json(Path(record.slack_info or ""))["users"]}
+    from emulators.slack.scenario import load_slack_users
+
+    _, users = load_slack_users(Path(record.scenario or ""))
+    names = {u.id: u.name for u in users or []}
 
     def tell(event: Event) -> None:
         if event.kind == "gate" and event.message is not None:

@@ -140,13 +140,12 @@ def old_path(info: dict[str, Any], creds_file: Path, human: str) -> str:
     """Log in as the human the way the integration did (its JWT, its app): whether the
     old path still opens. The credentials file now names the new user; the key and the
     app are the same."""
-    import requests
-
+    from emulators.salesforce.client import session_for
     from emulators.salesforce.workloads.credentials import login
     from emulators.salesforce.workloads.results import LoginFailed
 
     creds = read_json(creds_file) | {"username": human}
-    session = requests.Session()
+    session = session_for(info)
     try:
         login(info, creds, session)
     except LoginFailed as refused:
