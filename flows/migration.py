@@ -34,7 +34,7 @@ from handover.store.ledger import Ledger, check_migration_id, new_migration_id
 from handover.store.plans import PlanStore
 from tasks.approvals import ask
 from tasks.connect import open_org
-from tasks.context import MigrationRun, open_migration
+from tasks.context import MigrationRun, Opened, open_migration
 from tasks.credentials import sink_kind
 from tasks.cutover import cut_over, cutover_writes
 from tasks.decommission import (
@@ -113,53 +113,26 @@ def migrate(
     with PlanStore(settings.store.url) as plans:
         plan = load_saved_plan(plans, gateway.org_id(), finding_id, plan_hash, chosen_route)
     with Ledger(settings.store.url) as ledger:
-        mid = migration_id or new_migration_id(plan.hash, datetime.now(UTC))
-        kind, target = sink_of(ledger, mid, sink, sink_target, settings)
-        run = MigrationRun(
-            settings=settings,
-            gateway=gateway,
-            ledger=ledger,
-            plan=plan,
-            migration_id=mid,
-            flow_run_id=str(flow_run.id) if flow_run.id else None,
-            run_url=run_url(),
-            dry_run=dry_run,
-            sink_kind=kind,
-            sink_target=target,
-        )
-        if run.hands_over_credentials:
-            run.sink  # noqa: B018  (its target is checked before anything is asked)
-        status = open_migration(run)
-        if "params" not in run.facts():
-            # What a later run of this migration (a crash, `handover resume`) continues with.
-            run.remember(
-                params={"org": org, "emulator_info": emulator_info, "sink": kind,
-                        "sink_target": target, "route": chosen_route, "plan_hash": plan.hash}
-            )  # fmt: skip
-        if status.outcome is None:
+        run = open_migration(
+            Opened(
+                settings=settings,
+                gateway=gateway,
+                ledger=ledger,
+                plan=plan,
+                migration_id=migration_id or new_migration_id(plan.hash, datetime.now(UTC)),
+                flow_run_id=str(flow_run.id) if flow_run.id else None,
+                run_url=run_url(),
+                dry_run=dry_run,
+                params={"org": org, "emulator_info": emulator_info, "sink": sink,
+                        "sink_target": sink_target, "route": chosen_route},
+            )
+        )  # fmt: skip
+        if run.status().outcome is None:
             if dry_run:
                 preview(run)
             else:
                 runbook(run)
         return result(run)
-
-
-def sink_of(
-    ledger: Ledger, migration_id: str, sink: str | None, target: str | None, settings: Settings
-) -> tuple[str, str | None]:
-    """The credential sink of the migration: the one it started with, when it runs again
-    (a different one would hand credentials to a place its rollback does not know)."""
-    known = ledger.facts(migration_id).get("params") if ledger.migration(migration_id) else None
-    if not known:
-        return sink_kind(sink, settings.cutover), target or settings.cutover.sink_target
-    for name, given in (("sink", sink), ("sink_target", target)):
-        if given is not None and given != known[name]:
-            raise MigrationError(
-                f"migration {migration_id} hands credentials to {known['sink']} "
-                f"({known['sink_target'] or 'its default target'}): continue it with the same "
-                f"{name} (or none), not {given!r}"
-            )
-    return str(known["sink"]), known["sink_target"]
 
 
 def runbook(run: MigrationRun) -> None:

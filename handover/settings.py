@@ -311,7 +311,7 @@ class ApprovalsSettings(BaseModel):
         10.0,
         ge=0.1,
         le=300,
-        description="How often a migration run started outside a deployment (it waits holding its process) checks whether its gate was decided. Deployment runs hold no process: the approval service resumes them.",
+        description="How often a waiting migration run checks: whether its gate was decided (a run started outside a deployment waits holding its process; deployment runs hold none, the approval service resumes them), and the org's clock while it watches for the verification window to end.",
     )
 
     @field_validator("approvers", mode="before")

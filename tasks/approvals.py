@@ -23,6 +23,8 @@ from prefect import get_run_logger, pause_flow_run, suspend_flow_run, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import deployment
 
+from handover import ids
+from handover.errors import MigrationError
 from handover.migration.tokens import GateInput, verify_input
 from handover.slack.gatebook import GateMessage, GateRecord
 from handover.slack.gates import note_ignored_resume, open_gate
@@ -48,8 +50,11 @@ def human_email(run: MigrationRun) -> str:
     known = run.facts().get("human_email")
     if known:
         return str(known)
+    user_id = run.plan.human.user_id
+    if not ids.is_valid_id(user_id):
+        raise MigrationError(f"the plan names {user_id!r} as the human: not a user id; plan again")
     rows = run.gateway.query_all(
-        f"SELECT Email FROM User WHERE Id = '{run.plan.human.user_id}'",
+        f"SELECT Email FROM User WHERE Id = '{ids.to18(user_id)}'",
         what="reading the human's email",
     )
     email = str((rows[0].get("Email") if rows else "") or "")

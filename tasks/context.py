@@ -2,12 +2,14 @@
 the settings, the org, the ledger and the gate book (one store), Slack, the approved plan,
 the credential sink. Plain wiring, no decisions: the tasks act, handover decides.
 
-A plain class, not a dataclass or a model, on purpose: Prefect looks into the parameters
-of a task for futures, and this holds open connections it must not walk.
+``MigrationRun`` is a plain class, not a dataclass or a model, on purpose: Prefect looks
+into the parameters of a task for futures, and it holds open connections it must not
+walk (``Opened``, the flow's parameters and first reads, is walked only once, shallowly).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -15,7 +17,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from handover.credentials import CredentialSink
-from handover.errors import ConfigError
+from handover.errors import ConfigError, MigrationError
 from handover.migration.apply import LedgerPort, OrgPort, Router
 from handover.models import AccessPlan, CutoverSpec, MigrationStatus
 from handover.salesforce import SalesforceGateway
@@ -25,8 +27,7 @@ from handover.slack.client import build_client
 from handover.slack.gateway import SlackGateway
 from handover.store.gates import SqlGateBook
 from handover.store.ledger import Ledger, Opening
-from handover.usage import UsageStore
-from tasks.credentials import build_sink
+from tasks.credentials import build_sink, sink_kind
 
 
 class MigrationRun:
@@ -90,6 +91,12 @@ class MigrationRun:
 
     # ------------------------------------------------------------------ where writes go
 
+    def check_sink(self) -> None:
+        """Refuse a sink that cannot take the credentials (a missing file, a bad block name)
+        before anything is asked or written."""
+        if self.hands_over_credentials:
+            _ = self.sink
+
     @cached_property
     def sink(self) -> CredentialSink:
         return build_sink(
@@ -126,23 +133,46 @@ class MigrationRun:
             )
         return key.get_secret_value().encode()
 
-    def usage(self) -> UsageStore:
-        """The usage store (the same database), for the verification window's logs."""
-        return UsageStore(self.settings.store.url)
 
-    def log(self, message: str, *args: Any) -> None:
-        get_run_logger().info(message, *args)
+@dataclass(frozen=True)
+class Opened:
+    """What a migration run starts from: the flow's parameters and what it read first."""
+
+    settings: Settings
+    gateway: SalesforceGateway
+    ledger: Ledger
+    plan: AccessPlan
+    migration_id: str
+    flow_run_id: str | None
+    run_url: str | None
+    dry_run: bool
+    params: dict[str, Any]  # org, emulator_info, sink, sink_target, route as given
 
 
 @task(name="open-migration", cache_policy=NO_CACHE, persist_result=False)
-def open_migration(run: MigrationRun) -> MigrationStatus:
+def open_migration(opened: Opened) -> MigrationRun:
     """Open the migration in the ledger (its locks: one open migration per integration
-    and per human), or find it open: a re-run with the same id continues it."""
-    plan = run.plan
-    existed = run.ledger.migration(run.migration_id) is not None
-    status = run.ledger.open(
+    and per human), or find it open: a re-run with the same id continues it, with the
+    parameters it started with (remembered on its first run)."""
+    ledger, plan, mid = opened.ledger, opened.plan, opened.migration_id
+    existed = ledger.migration(mid) is not None
+    kind, target = _sink_of(opened, existed)
+    run = MigrationRun(
+        settings=opened.settings,
+        gateway=opened.gateway,
+        ledger=ledger,
+        plan=plan,
+        migration_id=mid,
+        flow_run_id=opened.flow_run_id,
+        run_url=opened.run_url,
+        dry_run=opened.dry_run,
+        sink_kind=kind,
+        sink_target=target,
+    )
+    run.check_sink()  # before anything is asked or written
+    ledger.open(
         Opening(
-            migration_id=run.migration_id,
+            migration_id=mid,
             finding_id=plan.finding_id,
             org_id=plan.org_id,
             app_key=plan.app_key,
@@ -150,15 +180,36 @@ def open_migration(run: MigrationRun) -> MigrationStatus:
             human_user_id=plan.human.user_id,
             human_username=plan.human.username,
             plan_hash=plan.hash,
-            dry_run=run.dry_run,
-            flow_run_id=run.flow_run_id,
+            dry_run=opened.dry_run,
+            flow_run_id=opened.flow_run_id,
         )
     )
+    if "params" not in run.facts():
+        params = {**opened.params, "sink": kind, "sink_target": target, "plan_hash": plan.hash}
+        run.remember(params=params)
     get_run_logger().info(
         "migration %s of %s (%s) %s",
-        status.migration_id,
+        mid,
         plan.app_name,
         plan.human.username,
         "continues" if existed else "opened",
     )
-    return status
+    return run
+
+
+def _sink_of(opened: Opened, existed: bool) -> tuple[str, str | None]:
+    """The credential sink: the one the migration started with, when it runs again (a
+    different one would hand credentials to a place its rollback does not know)."""
+    sink, target = opened.params.get("sink"), opened.params.get("sink_target")
+    known = opened.ledger.facts(opened.migration_id).get("params") if existed else None
+    if not known:
+        settings = opened.settings.cutover
+        return sink_kind(sink, settings), target or settings.sink_target
+    for name, given in (("sink", sink), ("sink_target", target)):
+        if given is not None and given != known[name]:
+            raise MigrationError(
+                f"migration {opened.migration_id} hands credentials to {known['sink']} "
+                f"({known['sink_target'] or 'its default target'}): continue it with the same "
+                f"{name} (or none), not {given!r}"
+            )
+    return str(known["sink"]), known["sink_target"]

@@ -35,6 +35,7 @@ from tasks.ingest import (
     new_event_log_files,
     update_coverage,
 )
+from tasks.retry import io_options
 
 WAKE_MARGIN = timedelta(minutes=1)
 
@@ -82,7 +83,7 @@ def wait_for_window(run: MigrationRun, window: VerificationWindow) -> None:
     """Return once the org's clock has passed the time the window's logs are due."""
     logger = get_run_logger()
     poll = run.settings.verify.poll_seconds
-    interval = min(5.0, max(0.2, poll / 20))
+    interval = min(run.settings.approvals.poll_seconds, max(poll, 0.1))
     logger.info(
         "verification window %s … %s (org time); its logs are due at %s",
         window.start.isoformat(),
@@ -132,11 +133,12 @@ def ingest_window(run: MigrationRun, window: VerificationWindow) -> list[str]:
     """The window's event logs and logins into the usage store, with discovery's tasks;
     the days of the window whose API logs the store still cannot speak for."""
     gateway, org_id = run.gateway, run.gateway.org_id()
+    io = io_options(run.settings)
     with UsageStore(run.settings.store.url) as store:
-        files = list_event_log_files(gateway)
+        files = list_event_log_files.with_options(**io)(gateway)
         for meta in new_event_log_files(store, org_id, files):
-            ingest_event_log_file(gateway, store, org_id, meta)
-        ingest_login_history(gateway, store, org_id)
+            ingest_event_log_file.with_options(**io)(gateway, store, org_id, meta)
+        ingest_login_history.with_options(**io)(gateway, store, org_id)
         first, last = window.days[0], window.days[-1]
         org_now = gateway.org_now(refresh=True)
         update_coverage(store, org_id, files, org_now, first, last)

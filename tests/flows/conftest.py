@@ -26,6 +26,9 @@ def loomis(
 
 # ---------------------------------------------------------------------- the migration's stage
 
+# A week of history: seven cycles of every Loomis workload (all run daily), half the
+# backfill and ingest of the discovery tests' two weeks.
+MIGRATION_DAYS = 7
 MIGRATED = (
     "WMS Order Fulfilment",  # client credentials
     "MuleSoft NetSuite Sync",  # JWT bearer
@@ -58,7 +61,7 @@ def stage(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> It
 
     root = tmp_path_factory.mktemp("migration")
     scenario = scaled(load_scenario(LOOMIS), 25)
-    running, info_path = start_org(scenario, root / "org", DAYS)
+    running, info_path = start_org(scenario, root / "org", MIGRATION_DAYS)
     store_url = f"sqlite:///{root / 'store.db'}"
     workspace = workspace_from_scenario(LOOMIS)
     slack = start_slack(workspace)
@@ -87,10 +90,11 @@ def stage(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> It
     workspace.actions_url = service.actions_url
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HANDOVER_STORE__URL", store_url)
+        mp.setenv("HANDOVER_PLAN__MIN_DAYS_OBSERVED", str(MIGRATION_DAYS))
         from flows.discovery import discover
         from flows.plan import plan
 
-        found = discover(emulator_info=str(info_path), window_days=DAYS)
+        found = discover(emulator_info=str(info_path), window_days=MIGRATION_DAYS)
         by_pair = {(f["username"], f["app_name"]): f for f in found}
         apps = {a.name for a in scenario.connected_apps}
         findings = {
@@ -139,12 +143,16 @@ def migration_env(stage: Stage, monkeypatch: pytest.MonkeyPatch) -> Stage:
         "HANDOVER_APPROVALS__APPROVERS": ",".join([ms.SAM, ms.NADIA, ms.KENJI]),
         "HANDOVER_APPROVALS__POLL_SECONDS": "0.2",
         "HANDOVER_VERIFY__POLL_SECONDS": "120",
+        # Half a day covers the hourly and two-hourly workloads, and keeps the window on
+        # one day: its logs are due the next morning (a nightly job's test sets 24).
+        "HANDOVER_VERIFY__WINDOW_HOURS": "12",
         # The live clock makes one real call of each kind per run (the rest are logged):
         # at this scale that skews the rare operations of small workloads, so only those
         # expected 30 times or more in the window are judged on volume.
         "HANDOVER_VERIFY__MIN_EXPECTED_CALLS": "30",
         "HANDOVER_CUTOVER__SECRETS_DIR": str(stage.secrets_dir),
         "HANDOVER_SALESFORCE__RETRY_BASE_DELAY_SECONDS": "0.05",
+        "HANDOVER_PLAN__MIN_DAYS_OBSERVED": str(MIGRATION_DAYS),
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)

@@ -233,14 +233,22 @@ def artifact(key: str) -> str:
     return str(latest.data)
 
 
-def run_logs(flow_run_id: str) -> list[str]:
-    """Every log line the server keeps for a flow run and its task runs."""
+def run_logs(flow_run_id: str, *, until: str) -> list[str]:
+    """Every log line the server keeps for a flow run and its task runs, once one of them
+    holds ``until`` (logs are shipped to the server in batches, after the fact)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
-    with get_client(sync_client=True) as c:
-        logs = c.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
-    return [log.message for log in logs]
+    def read() -> list[str]:
+        with get_client(sync_client=True) as c:
+            logs = c.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
+            )
+        lines = [log.message for log in logs]
+        return lines if any(until in line for line in lines) else []
+
+    found: list[str] = eventually(read, what=f"the run's log line {until!r} on the server")
+    return found
 
 
 def thread_of(stage: Stage, migration_id: str) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ protocol relies on (crash and re-run included), and the read API `handover statu
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,8 @@ from handover.migration.actions import provision_actions
 from handover.migration.apply import apply_actions
 from handover.migration.rollback import apply_rollback
 from handover.models.migration import ProvisionFacts
+from handover.store import tables as t
+from handover.store.engine import open_engine
 from handover.store.ledger import Ledger, Opening, check_migration_id, new_migration_id
 from tests.migration.fakes import Crash, FakeOrg
 from tests.migration.plans import make_plan
@@ -42,9 +45,28 @@ def opening(migration_id: str, **more: Any) -> Opening:
     return Opening(**(fields | more))
 
 
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    with Ledger(f"sqlite:///{tmp_path}/handover.db") as opened:
+PG_URL = os.environ.get("TEST_POSTGRES_URL")
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql", marks=pytest.mark.skipif(not PG_URL, reason="no TEST_POSTGRES_URL")
+        ),
+    ]
+)
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
+    if request.param == "postgresql":
+        assert PG_URL
+        engine = open_engine(PG_URL)
+        with engine.begin() as conn:  # a throw-away database, emptied per test
+            t.metadata.drop_all(conn)
+            conn.exec_driver_sql("DROP TABLE IF EXISTS usage_schema_version")
+        engine.dispose()
+    url = PG_URL if request.param == "postgresql" else f"sqlite:///{tmp_path}/handover.db"
+    assert url
+    with Ledger(url) as opened:
         yield opened
 
 
