@@ -13,8 +13,9 @@ HandoverError
 │   └── WriteConflict                  the org holds a record this migration did not write
 ├── SlackGatewayError                  a Slack Web API call failed (approvals)
 │   └── TransientSlackError            worth retrying (429 after retries, 5xx, network)
-└── PrefectApiError                    a call to Prefect's REST API failed
-    └── TransientPrefectError          worth retrying (5xx, network, timeout)
+├── PrefectApiError                    a call to Prefect's REST API failed
+│   └── TransientPrefectError          worth retrying (5xx, network, timeout)
+└── StackError                         `handover up` could not start a part (named, with its log)
 """
 
 from __future__ import annotations
@@ -88,3 +89,13 @@ class PrefectApiError(HandoverError):
 
 class TransientPrefectError(PrefectApiError):
     pass
+
+
+class StackError(HandoverError):
+    """A part of the local stack did not start or stop; ``part`` names it and ``log`` is
+    where its output went."""
+
+    def __init__(self, message: str, *, part: str | None = None, log: str | None = None) -> None:
+        super().__init__(message)
+        self.part = part
+        self.log = log

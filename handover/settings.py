@@ -366,6 +366,41 @@ class ApprovalsSettings(BaseModel):
         return value
 
 
+class StackSettings(BaseModel):
+    """`handover up`: the local stack (Prefect server, worker, approval service, emulators)."""
+
+    state_dir: Path = Field(
+        Path(".handover"),
+        description="Where `handover up` keeps up.json, logs, the approval-token key and the emulators' files (relative: to the directory `handover up` runs in).",
+    )
+    prefect_host: str = Field("127.0.0.1", description="Interface the Prefect server listens on.")
+    prefect_port: int = Field(
+        4200, ge=1, le=65535, description="Port of the Prefect server (API and UI)."
+    )
+    work_pool: str = Field(
+        "handover",
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="The process work pool the deployments run on (prefect.yaml names it too).",
+    )
+    worker_query_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        description="How often the worker asks for runs (PREFECT_WORKER_QUERY_SECONDS): a gate approved in Slack continues within this many seconds.",
+    )
+    salesforce_port: int = Field(
+        0, ge=0, le=65535, description="HTTPS port of the Salesforce emulator (0: a free one)."
+    )
+    slack_port: int = Field(
+        0, ge=0, le=65535, description="HTTP port of the Slack emulator (0: a free one)."
+    )
+    startup_timeout_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="How long `handover up` waits for each part to answer (the emulator's backfill included) before it gives up and stops what it started.",
+    )
+
+
 SinkChoice = Literal["prefect-secret", "file", "operator"]
 
 
@@ -438,3 +473,4 @@ class Settings(BaseSettings):
     approvals: ApprovalsSettings = ApprovalsSettings()
     cutover: CutoverSettings = CutoverSettings()
     verify: VerifySettings = VerifySettings()
+    stack: StackSettings = StackSettings()

@@ -252,11 +252,41 @@ def demo(
     run(days=days)
 
 
+# The operating stack's commands (up, down, migrate, status, resume) register on `app`.
+from . import operate  # noqa: E402, F401
+
+
+def _stack_api_url() -> None:
+    """Flows run from this shell (discover, plan) go to the stack's server when one is up
+    here, so they show in its UI; an explicit PREFECT_API_URL wins."""
+    if os.environ.get("PREFECT_API_URL"):
+        return
+    try:
+        from handover.settings import Settings
+
+        from .stack import StackPaths, running
+
+        record = running(StackPaths.of(Settings()))
+    except Exception:  # a broken setting is reported by the command that needs it
+        return
+    if record is not None and record.ready and "prefect-server" in record.alive_parts():
+        os.environ["PREFECT_API_URL"] = record.prefect_api_url
+
+
+# Commands that never parse event logs: they skip importing polars and the usage store
+# (seconds of start-up for `handover status`).
+_WITHOUT_POLARS = frozenset({"up", "down", "status", "migrate", "resume"})
+
+
 def main() -> None:  # pragma: no cover - console script shim
-    from handover.usage.parse import tune_polars
+    import sys
 
     _prefect_defaults()
-    tune_polars(os.environ)
+    _stack_api_url()
+    if not _WITHOUT_POLARS.intersection(sys.argv[1:2]):
+        from handover.usage.parse import tune_polars
+
+        tune_polars(os.environ)
     app()
 
 

@@ -9,6 +9,10 @@
     private_key_file = "~/.handover/loomis.key"  # jwt only
     # consumer_secret_file = "~/.handover/loomis.secret"   # client_credentials only
 
+    [orgs.emulator]                           # a running emulator, by its --info file
+    auth = "emulator"
+    info_file = ".handover/salesforce.json"
+
 Secrets are read from files, never written into the config itself.
 """
 
@@ -38,7 +42,8 @@ class OrgConfig(BaseModel):
     username: str | None = None
     private_key_file: Path | None = None
     consumer_secret_file: Path | None = None
-    # emulator only
+    # emulator only: its --info file, or (read from that file) the connection itself
+    info_file: Path | None = None
     instance_url: str | None = None
     ca_bundle: Path | None = None
     access_token: SecretStr | None = None
@@ -136,7 +141,11 @@ def resolve(
         raise ConfigError(
             f"no org named {name!r} in {orgs_file}; known: {', '.join(orgs) or 'none'}."
         )
-    return orgs[name]
+    chosen = orgs[name]
+    if chosen.auth == "emulator" and chosen.info_file is not None:
+        # Read when chosen, not when loaded: the emulator may start after the file is written.
+        return from_emulator_info(chosen.info_file.expanduser()).model_copy(update={"name": name})
+    return chosen
 
 
 class _TimeoutSession(requests.Session):

@@ -36,7 +36,10 @@ def app_logins(
     )
     counts: Counter[str] = Counter()
     for r in rows:
-        if r.get("Status") == "Success" and application_key(str(r.get("Application") or "")) in names:
+        if (
+            r.get("Status") == "Success"
+            and application_key(str(r.get("Application") or "")) in names
+        ):
             counts[ids.to18(str(r["UserId"]))] += 1
     return dict(counts)
 

@@ -206,6 +206,11 @@ class ApprovalDesk:
                     log.info("%s: the run is %s, not paused; retrying later", where, state)
                     return
                 self.book.record_delivery(migration_id, gate, "run_ended", state or "no state")
+            elif result.status == "REJECT" and "schema not found" in (result.reason or ""):
+                # Prefect shows a run Suspended a moment before it has saved the schema of
+                # the input it waits for: not ready for the decision yet, so no refusal.
+                log.info("%s: the run is still suspending; retrying later", where)
+                return
             elif result.status == "REJECT":
                 timed_out = "timed out" in (result.reason or "")
                 self.book.record_delivery(

@@ -86,7 +86,8 @@ def login_kinds(
     mine = [
         use
         for token_app, token_name, use in tokens
-        if (app_id and token_app == app_id) or (not token_app and application_key(token_name) in names)
+        if (app_id and token_app == app_id)
+        or (not token_app and application_key(token_name) in names)
     ]
     uses = sum(u or 0 for u in mine) if mine else None
     return LoginKinds(logins=dict(sorted(logins.items())), token_rows=len(mine), token_uses=uses)

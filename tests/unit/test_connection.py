@@ -1,5 +1,6 @@
 """Org connection config: several orgs by name, one clear message per mistake."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,33 @@ def test_emulator_info_file(tmp_path):
     )
     cfg = from_emulator_info(p)
     assert cfg.auth == "emulator" and cfg.name == "Loomis" and "tok-SECRET-123" not in repr(cfg)
+
+
+def test_an_emulator_by_its_info_file_is_read_when_chosen(tmp_path):
+    """`handover up --emulators` names its emulator in an orgs file: the flows a person
+    starts from the Prefect UI find their org there, read from the emulator's --info file
+    only when chosen (a missing file for another org must not break this one)."""
+    info = tmp_path / "salesforce.json"
+    orgs = tmp_path / "orgs.toml"
+    orgs.write_text(
+        f'[orgs.emulator]\nauth = "emulator"\ninfo_file = "{info}"\n'
+        f'[orgs.gone]\nauth = "emulator"\ninfo_file = "{tmp_path / "gone.json"}"\n'
+    )
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    info.write_text(
+        json.dumps(
+            {"instance_url": "https://127.0.0.1:9", "ca_bundle": str(ca), "access_token": "00Dx!t",
+             "org_id": "00D000000000001EAA", "org_name": "Loomis Logistics"}
+        )
+    )  # fmt: skip
+    chosen = resolve(orgs, None, None, "emulator")
+    assert (chosen.name, chosen.auth, chosen.instance_url) == (
+        "emulator",
+        "emulator",
+        "https://127.0.0.1:9",
+    )
+    assert chosen.access_token is not None and chosen.access_token.get_secret_value() == "00Dx!t"
+    chosen.check()
+    with pytest.raises(ConfigError, match=r"gone\.json not found"):
+        resolve(orgs, "gone", None)

@@ -1,0 +1,63 @@
+"""A decision that reaches its run in the instant after Prefect shows it Suspended, before
+the run has saved the schema of the input it waits for, is delivered again later (by the
+reaper), not recorded as refused: a fast click must not strand a gate."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from handover.settings import ApprovalsSettings
+from handover.slack.desk import ApprovalDesk
+from handover.slack.gatebook import GateDecision, MemoryGateBook
+from handover.slack.runs import ResumeResult
+from tests.unit.test_gate_templates import record
+
+NOW = datetime(2026, 11, 2, 14, 5, tzinfo=UTC)
+
+
+class Runs:
+    """Prefect's answers, in order."""
+
+    def __init__(self, *answers: ResumeResult) -> None:
+        self.answers = list(answers)
+        self.inputs: list[dict[str, Any] | None] = []
+
+    def resume(self, flow_run_id: str, run_input: dict[str, Any] | None) -> ResumeResult:
+        self.inputs.append(run_input)
+        return self.answers.pop(0)
+
+    def state_type(self, flow_run_id: str) -> str | None:
+        return "PAUSED"
+
+
+class Slack:
+    def __init__(self) -> None:
+        self.updates: list[Any] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *a, **k: self.updates.append((name, a, k)) or {}
+
+
+def test_a_decision_before_the_input_schema_is_saved_is_delivered_again() -> None:
+    book = MemoryGateBook()
+    book.add_gate(record("cutover"))
+    book.decide(
+        "m-0123456789ab", "cutover",
+        GateDecision(decision="approve", approvers=["U0LOOMIS01"], decided_at=NOW),
+    )  # fmt: skip
+    runs = Runs(
+        ResumeResult("REJECT", "Run input schema not found."),
+        ResumeResult("ACCEPT", None),
+    )
+    desk = ApprovalDesk(
+        book, Slack(), runs, ApprovalsSettings(approvers=["U0LOOMIS01"]),  # type: ignore[arg-type]
+        token_key=b"k" * 32, clock=lambda: NOW + timedelta(seconds=1),
+    )  # fmt: skip
+    desk.deliver("m-0123456789ab", "cutover")
+    gate = book.get("m-0123456789ab", "cutover")
+    assert gate is not None and gate.delivery is None  # not refused: the reaper retries
+    desk.deliver("m-0123456789ab", "cutover")
+    gate = book.get("m-0123456789ab", "cutover")
+    assert gate is not None and gate.delivery == "accepted"
+    assert len(runs.inputs) == 2 and runs.inputs[0] == runs.inputs[1]
