@@ -315,6 +315,12 @@ class ApprovalsSettings(BaseModel):
         gt=0,
         description="How often the service looks for expired gates, undelivered decisions and verification windows that ended.",
     )
+    hold_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=900,
+        description="How long a migration run from a deployment keeps its process at a gate, checking for a decision, before it suspends: a decision within it goes on at once; a later one restarts the suspended run (a new process, a few seconds). 0: suspend at once.",
+    )
     poll_seconds: float = Field(
         10.0,
         ge=0.1,

@@ -23,6 +23,7 @@ from ..models.migration import (
     WriteAction,
     ref,
 )
+from ..models.plan import OBJECT_FLAG_COLUMNS
 
 COLLECTION_LIMIT = 200  # records per sObject Collections call
 
@@ -33,15 +34,6 @@ OBJECT_PERMISSIONS = "provision:object-permissions"
 FIELD_PERMISSIONS = "provision:field-permissions"
 ASSIGNMENT = "provision:assignment"
 APP_ACCESS = "provision:app-access"
-
-_OBJECT_FLAGS = {
-    "read": "PermissionsRead",
-    "create": "PermissionsCreate",
-    "edit": "PermissionsEdit",
-    "delete": "PermissionsDelete",
-    "view_all": "PermissionsViewAllRecords",
-    "modify_all": "PermissionsModifyAllRecords",
-}
 
 
 def provision_actions(plan: AccessPlan, org: ProvisionFacts) -> list[WriteAction]:
@@ -145,7 +137,10 @@ def provision_actions(plan: AccessPlan, org: ProvisionFacts) -> list[WriteAction
 
 
 def _object_record(p: ObjectPermission) -> dict[str, Any]:
-    return {"SobjectType": p.object, **{col: getattr(p, f) for f, col in _OBJECT_FLAGS.items()}}
+    return {
+        "SobjectType": p.object,
+        **{col: getattr(p, f) for f, col in OBJECT_FLAG_COLUMNS.items()},
+    }
 
 
 def _field_record(p: FieldPermission) -> dict[str, Any]:

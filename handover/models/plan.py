@@ -75,6 +75,17 @@ class ObjectAccess(ObjectFlags):
     view_all_fields: bool = False
 
 
+# The ObjectPermissions column behind each flag, for whoever reads or writes them.
+OBJECT_FLAG_COLUMNS: dict[str, str] = {
+    "read": "PermissionsRead",
+    "create": "PermissionsCreate",
+    "edit": "PermissionsEdit",
+    "delete": "PermissionsDelete",
+    "view_all": "PermissionsViewAllRecords",
+    "modify_all": "PermissionsModifyAllRecords",
+}
+
+
 class FieldAccess(FrozenModel):
     read: bool = False
     edit: bool = False

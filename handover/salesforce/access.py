@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from ..models import FieldAccess, HumanAccess, ObjectAccess
+from ..models.plan import OBJECT_FLAG_COLUMNS
 
 # Objects every user can read without an object permission (reference §3.1: the API-only
 # profile "can also access objects that are accessible to all users"): reads of them need
@@ -19,12 +20,7 @@ from ..models import FieldAccess, HumanAccess, ObjectAccess
 PUBLIC_OBJECTS = frozenset({"User", "Organization", "RecordType"})
 
 _OBJECT_FLAGS = {
-    "read": "PermissionsRead",
-    "create": "PermissionsCreate",
-    "edit": "PermissionsEdit",
-    "delete": "PermissionsDelete",
-    "view_all": "PermissionsViewAllRecords",
-    "modify_all": "PermissionsModifyAllRecords",
+    **OBJECT_FLAG_COLUMNS,
     "view_all_fields": "PermissionsViewAllFields",  # API 63+; absent before: False
 }
 OBJECT_PERMISSION_FIELDS = [f for k, f in _OBJECT_FLAGS.items() if k != "view_all_fields"]

@@ -76,6 +76,10 @@ class GateRecord(_Frozen):
         return self.outcome is not None
 
 
+# The delivery detail of a decision the waiting run took from the book (claim_delivery).
+TAKEN_BY_RUN = "taken by the waiting run"
+
+
 class Wake(_Frozen):
     """A migration waiting (suspended) for its verification window to end."""
 
@@ -117,6 +121,13 @@ class GateBook(Protocol):
     def record_delivery(
         self, migration_id: str, gate: str, delivery: Delivery, detail: str | None = None
     ) -> None: ...
+
+    def claim_delivery(self, migration_id: str, gate: str) -> GateDecision | None:
+        """The flow run waiting at the gate takes its decision itself (it is still holding
+        its process, so the approval service cannot resume it): the decision, unless the
+        service delivered it (then None, as while undecided). Taking it again is allowed: a
+        run that crashed after taking it must find it when it runs again."""
+        ...
 
     def add_note(self, migration_id: str, gate: str, note: str) -> None: ...
 
@@ -201,6 +212,16 @@ class MemoryGateBook:
     ) -> None:
         with self._lock:
             self._update(migration_id, gate, delivery=delivery, delivery_detail=detail)
+
+    def claim_delivery(self, migration_id: str, gate: str) -> GateDecision | None:
+        with self._lock:
+            record = self._gates.get((migration_id, gate))
+            if record is None or record.outcome is None:
+                return None
+            if record.delivery is not None and record.delivery_detail != TAKEN_BY_RUN:
+                return None
+            self._update(migration_id, gate, delivery="accepted", delivery_detail=TAKEN_BY_RUN)
+            return record.outcome
 
     def add_note(self, migration_id: str, gate: str, note: str) -> None:
         with self._lock:

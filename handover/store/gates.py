@@ -18,11 +18,19 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, insert, select, update
+from sqlalchemy import Engine, and_, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from handover.slack.gatebook import Delivery, GateDecision, GateMessage, GateRecord, Vote, Wake
+from handover.slack.gatebook import (
+    TAKEN_BY_RUN,
+    Delivery,
+    GateDecision,
+    GateMessage,
+    GateRecord,
+    Vote,
+    Wake,
+)
 from handover.store.tables import gate_notes, gate_votes, gate_wakes, gates
 
 
@@ -182,6 +190,22 @@ class SqlGateBook:
                 .where(_where(migration_id, gate))
                 .values(delivery=delivery, delivery_detail=detail)
             )
+
+    def claim_delivery(self, migration_id: str, gate: str) -> GateDecision | None:
+        # One conditional UPDATE: of the run and the approval service's reaper, one wins.
+        # Taken before counts as taken: a run that crashed after taking it takes it again.
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                update(gates)
+                .where(
+                    _where(migration_id, gate),
+                    gates.c.decision.is_not(None),
+                    or_(gates.c.delivery.is_(None), gates.c.delivery_detail == TAKEN_BY_RUN),
+                )
+                .values(delivery="accepted", delivery_detail=TAKEN_BY_RUN)
+            ).rowcount
+        record = self.get(migration_id, gate) if taken == 1 else None
+        return record.outcome if record else None
 
     def add_note(self, migration_id: str, gate: str, note: str) -> None:
         with self.engine.begin() as conn:

@@ -3,8 +3,8 @@ is recorded, a second `up`, a part that stopped and is started again); migration
 it (`handover discover` and `handover plan` from the shell, `handover migrate` as a run of
 the deployment on the worker, the gates clicked in the Slack emulator as Loomis' approvers,
 the org's clock moved through the verification window, `handover status --json`); and a
-`handover down` that leaves nothing running. One `up` for the module; the migrations are
-marked slow (`make test` skips them, `make test-all` runs them)."""
+`handover down` that leaves nothing running. One `up` for the module; all of it is marked
+slow (`make test` skips it, `make test-all` and CI run it)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ from handover.cli.stack import StackPaths
 from tests.flows.loomis import DAYS
 from tests.stack.conftest import HANDOVER, StackUnderTest, eventually, stack_env
 
-pytestmark = pytest.mark.timeout(600)  # the shared `up` is slow on a busy 2-core machine
+# All slow: one `up` takes ~30 s on a busy 2-core machine (`make test-all` and CI run them).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 PARTS = {"prefect-server", "worker", "approvals", "salesforce-emulator", "slack-emulator"}
 WMS = ("Warehouse Management System", "rosa.delgado@loomis-logistics.com")
 

@@ -196,3 +196,19 @@ def test_a_new_run_takes_over_a_gate_and_an_undelivered_decision(book: GateBook)
     book.record_delivery("m-000000000001", "cutover", "accepted")
     assert book.rebind("m-000000000001", "cutover", "run-4").delivery == "accepted"  # type: ignore[union-attr]
     assert book.rebind("m-000000000001", "plan", "run-4") is None
+
+
+def test_a_holding_run_takes_its_decision_unless_the_service_delivered_it(book: GateBook) -> None:
+    book.add_gate(gate())
+    assert book.claim_delivery("m-000000000001", "cutover") is None  # undecided: nothing
+    book.decide("m-000000000001", "cutover", decision())
+    taken = book.claim_delivery("m-000000000001", "cutover")
+    assert taken is not None and taken.approvers == ["U0LOOMIS01"]
+    assert book.undelivered() == []  # the reaper will not resume the run with it too
+    # A run that crashed after taking it takes it again when it runs again.
+    assert book.claim_delivery("m-000000000001", "cutover") == taken
+
+    book.add_gate(gate(name="plan"))
+    book.decide("m-000000000001", "plan", decision())
+    book.record_delivery("m-000000000001", "plan", "accepted")  # the service resumed the run
+    assert book.claim_delivery("m-000000000001", "plan") is None
