@@ -26,7 +26,9 @@ from prefect.runtime import flow_run
 from handover.errors import ConfigError, MigrationError
 from handover.migration.actions import freeze_actions
 from handover.migration.apply import apply_actions
+from handover.migration.steps import extensions_before, inconclusive_gate, may_extend
 from handover.migration.summary import change_lines, consequence, preview_json, step_json
+from handover.migration.tokens import GateInput
 from handover.models import MigrationOutcome, VerificationResult
 from handover.planning.cutover import check_route
 from handover.settings import Settings
@@ -153,10 +155,7 @@ def runbook(run: MigrationRun) -> None:
         if not passes(run, "operator", [switch]):
             return
 
-    verdict = verification(run)
-    if verdict.outcome == "failed":
-        fail(run, verdict)
-    if verdict.outcome == "inconclusive" and not passes(run, "inconclusive", verdict.reasons):
+    if not verified(run):
         return
 
     decisions = decommission_decisions.with_options(**io)(run)
@@ -174,7 +173,30 @@ def runbook(run: MigrationRun) -> None:
 def passes(run: MigrationRun, gate: str, changes: list[str]) -> bool:
     """Ask at ``gate``; a "no" (or nobody in time) ends the migration, rolling back first
     where the gate says so."""
-    answer = ask(run, gate, changes)
+    return settle(run, gate, ask(run, gate, changes))
+
+
+def verified(run: MigrationRun) -> bool:
+    """Verification: failed rolls back (and raises); inconclusive asks a person to accept,
+    roll back, or extend the window — judged again over the longer window, asked again at
+    the next inconclusive gate while traffic stays away."""
+    verdict = verification(run)
+    while True:
+        if verdict.outcome == "failed":
+            fail(run, verdict)
+        if verdict.outcome != "inconclusive":
+            return True
+        gate = inconclusive_gate(int(run.facts().get("extensions", 0)))
+        answer = ask(run, gate, verdict.reasons)
+        if answer.decision != "extend" or not may_extend(gate):
+            return settle(run, gate, answer)
+        # Idempotent on a re-run: the count comes from the gate, the old verdict goes.
+        run.remember(extensions=extensions_before(gate) + 1, verification=None, window=None)
+        verdict = verification(run)
+
+
+def settle(run: MigrationRun, gate: str, answer: GateInput) -> bool:
+    """Act on a gate's decision: True to go on; otherwise end the migration."""
     then = consequence(gate, answer.decision, list(answer.approvers), answer.reason)
     if then.proceed:
         return True

@@ -14,7 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from handover.errors import HandoverError
-from handover.migration.steps import GATES
+from handover.migration.steps import GATE_NAMES
 from handover.models import DecommissionPlan, Finding, VerificationResult
 from handover.render import render_discovery_report, render_migration_report
 from handover.settings import SlackSettings
@@ -104,7 +104,7 @@ def publish_migration_report(run: MigrationRun) -> str:
     facts = run.facts()
     verification = facts.get("verification")
     decommission = facts.get("decommission_plan")
-    gates = [g for name in GATES if (g := run.book.get(run.migration_id, name)) is not None]
+    gates = [g for name in GATE_NAMES if (g := run.book.get(run.migration_id, name)) is not None]
     markdown = render_migration_report(
         status=run.status(),
         plan=run.plan,

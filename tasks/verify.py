@@ -72,11 +72,12 @@ def verify_access(run: MigrationRun) -> VerificationResult:
 
 
 def window_of(run: MigrationRun) -> VerificationWindow:
-    cutover_at = datetime.fromisoformat(str(run.facts()["cutover_at"]))
+    """The window from the cutover; each extension adds one more window's length to it."""
+    facts = run.facts()
+    cutover_at = datetime.fromisoformat(str(facts["cutover_at"]))
     v = run.settings.verify
-    return verification_window(
-        cutover_at, settle_minutes=v.settle_minutes, window_hours=v.window_hours
-    )
+    hours = v.window_hours * (1 + int(facts.get("extensions", 0)))
+    return verification_window(cutover_at, settle_minutes=v.settle_minutes, window_hours=hours)
 
 
 def wait_for_window(run: MigrationRun, window: VerificationWindow) -> None:

@@ -11,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Gate = Literal["plan", "cutover", "decommission", "freeze", "operator", "inconclusive"]
+Gate = Literal[
+    "plan", "cutover", "decommission", "freeze", "operator",
+    "inconclusive", "inconclusive-2", "inconclusive-3",
+]  # fmt: skip
 Kind = Literal["gate", "step"]
 
 
@@ -83,13 +86,42 @@ RUNBOOK: tuple[RunbookItem, ...] = (
 )
 
 GATES: tuple[str, ...] = tuple(i.name for i in RUNBOOK if i.kind == "gate")
+# "Extend" at an inconclusive gate judges a longer window and, still without traffic, asks
+# again at the next of these gates (each decided once, like any gate); the last one
+# offers accept or roll back only.
+MAX_EXTENSIONS = 2
+EXTENDED_GATES: tuple[str, ...] = tuple(f"inconclusive-{n}" for n in range(2, MAX_EXTENSIONS + 2))
+GATE_NAMES: tuple[str, ...] = GATES + EXTENDED_GATES
 STEPS: tuple[str, ...] = tuple(i.name for i in RUNBOOK if i.kind == "step")
 # Steps whose writes a failed verification undoes (later ones happen after it passed).
 ROLLED_BACK_ON_FAILURE = ("provision", "cutover")
 
 
+def inconclusive_gate(extensions: int) -> str:
+    """The gate asked after ``extensions`` extensions of the verification window."""
+    if not 0 <= extensions <= MAX_EXTENSIONS:
+        raise ValueError(f"a window is extended at most {MAX_EXTENSIONS} times, not {extensions}")
+    return "inconclusive" if extensions == 0 else f"inconclusive-{extensions + 1}"
+
+
+def extensions_before(gate: str) -> int:
+    """How many extensions came before the inconclusive ``gate`` (0 for "inconclusive")."""
+    return 0 if gate == "inconclusive" else int(gate.rsplit("-", 1)[1]) - 1
+
+
+def may_extend(gate: str) -> bool:
+    return gate_kind(gate) == "inconclusive" and extensions_before(gate) < MAX_EXTENSIONS
+
+
+def gate_kind(gate: str) -> str:
+    """The runbook's name for a gate: "inconclusive-2" is an "inconclusive" gate."""
+    return "inconclusive" if gate in EXTENDED_GATES else gate
+
+
 def position(name: str, kind: Kind) -> int:
     """Where a gate or step sits in the runbook (ValueError for an unknown one)."""
+    if kind == "gate":
+        name = gate_kind(name)
     for i, item in enumerate(RUNBOOK):
         if item.name == name and item.kind == kind:
             return i

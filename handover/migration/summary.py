@@ -16,6 +16,7 @@ from ..models.migration import (
     StepPreview,
     WriteAction,
 )
+from .steps import gate_kind
 
 _VERBS = {
     "create": "Create",
@@ -92,8 +93,10 @@ _UNDONE_ON_NO = frozenset({"cutover", "operator", "inconclusive"})
 
 
 def consequence(gate: str, decision: str, approvers: list[str], reason: str | None) -> Consequence:
+    """``extend`` is not settled here: the flow verifies again (see ``runbook``)."""
     if decision == "approve":
         return Consequence(proceed=True)
+    gate = gate_kind(gate)
     who = ", ".join(approvers) or "nobody"
     said = f"rejected at the {gate} gate by {who}" + (f": {reason}" if reason else "")
     if decision == "expired":

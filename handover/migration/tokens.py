@@ -24,8 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 VERSION = "hv1"
 MIN_KEY_BYTES = 16
-Decision = Literal["approve", "reject", "expired"]
-DECISIONS: tuple[str, ...] = ("approve", "reject", "expired")
+# "extend": only at an inconclusive gate (verify over a longer window, then ask again).
+Decision = Literal["approve", "reject", "expired", "extend"]
+DECISIONS: tuple[str, ...] = ("approve", "reject", "expired", "extend")
 KEY_HINT = (
     "set HANDOVER_APPROVALS__TOKEN_KEY to the same random secret for the approval service and "
     'the flows, e.g. python -c "import secrets; print(secrets.token_hex(32))"'
@@ -40,7 +41,10 @@ class GateInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    decision: Decision = Field(description="approve, reject, or expired (nobody decided in time)")
+    decision: Decision = Field(
+        description="approve, reject, expired (nobody decided in time), or extend (an "
+        "inconclusive verification's window)"
+    )
     approvers: list[str] = Field(description="Slack user ids of who decided, first vote first")
     reason: str | None = Field(None, description="Why it was rejected (from the Reject dialog)")
     decided_at: str = Field(description="When the decision was made (ISO 8601, UTC)")

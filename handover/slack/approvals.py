@@ -147,9 +147,9 @@ def create_app(
         kind = payload.get("type")
         if kind == "block_actions":
             action = (payload.get("actions") or [{}])[0]
-            handler = {"gate_approve": desk.on_approve, "gate_reject": desk.on_reject}.get(
-                str(action.get("action_id"))
-            )
+            handlers = {"gate_approve": desk.on_approve, "gate_extend": desk.on_extend,
+                        "gate_reject": desk.on_reject}  # fmt: skip
+            handler = handlers.get(str(action.get("action_id")))
             click = _click(payload, action)
             if handler is None or click is None:
                 return Response(status_code=200)  # not a gate button: nothing to do

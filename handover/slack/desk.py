@@ -19,6 +19,8 @@ from typing import Any
 
 from handover.errors import HandoverError, PrefectApiError, TransientPrefectError
 from handover.migration import tokens
+from handover.migration.steps import may_extend
+from handover.migration.tokens import Decision
 from handover.settings import ApprovalsSettings
 
 from .gatebook import GateBook, GateDecision, GateRecord, Vote
@@ -89,7 +91,15 @@ class ApprovalDesk:
 
     # -- handlers ---------------------------------------------------------------------------
 
-    def on_approve(self, click: Click) -> list[FollowUp]:
+    def on_extend(self, click: Click) -> list[FollowUp]:
+        """Extend an inconclusive verification's window: decided by one approver, with the
+        same checks as an approval (allowlist, not the human, not expired)."""
+        record = self.book.get(click.migration_id, click.gate)
+        if record is not None and not may_extend(record.gate):
+            return self._refuse(Refusal("not_offered"), click, record)
+        return self.on_approve(click, decision="extend")
+
+    def on_approve(self, click: Click, decision: Decision = "approve") -> list[FollowUp]:
         now = self.clock()
         record = self.book.get(click.migration_id, click.gate)
         votes = self.book.votes(click.migration_id, click.gate)
@@ -112,13 +122,17 @@ class ApprovalDesk:
                 lambda: self._reply(record, click.user_id, reply),
                 lambda: self._refresh(record),
             ]
-        decision = GateDecision(decision="approve", approvers=approvers, decided_at=now)
-        standing = self.book.decide(record.migration_id, record.gate, decision)
-        if standing != decision and click.user_id not in standing.approvers:
+        decided = GateDecision(decision=decision, approvers=approvers, decided_at=now)
+        standing = self.book.decide(record.migration_id, record.gate, decided)
+        if standing != decided and click.user_id not in standing.approvers:
             refusal = Refusal("already_decided", by=standing.approvers, at=standing.decided_at)
             return self._refuse(refusal, click, record)
         log.info(
-            "gate %s/%s approved by %s", record.migration_id, record.gate, ", ".join(approvers)
+            "gate %s/%s: %s by %s",
+            record.migration_id,
+            record.gate,
+            decision,
+            ", ".join(approvers),
         )
         return [
             lambda: self._refresh(record),

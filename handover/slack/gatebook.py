@@ -17,10 +17,10 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from handover.migration.steps import GATE_NAMES, Gate
 from handover.migration.tokens import Decision
 
-Gate = Literal["plan", "cutover", "decommission", "freeze", "operator", "inconclusive"]
-GATES: tuple[str, ...] = ("plan", "cutover", "decommission", "freeze", "operator", "inconclusive")
+GATES: tuple[str, ...] = GATE_NAMES
 # What became of a decision sent to the flow run: taken, or why it never will be.
 Delivery = Literal["accepted", "run_ended", "refused"]
 

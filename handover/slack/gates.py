@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from handover.blockkit import block_kit_problems, view_problems
+from handover.migration.steps import gate_kind, may_extend
 from handover.render import environment
 from handover.settings import ApprovalsSettings
 
@@ -68,7 +69,7 @@ def gate_key(value: str) -> tuple[str, str] | None:
 
 def render_gate(record: GateRecord, votes: list[Vote], *, who: str) -> RenderedMessage:
     """The gate's message as it stands: open (with buttons and approvals so far) or decided."""
-    template = environment().get_template(f"slack/gate_{record.gate}.json.j2")
+    template = environment().get_template(f"slack/gate_{gate_kind(record.gate)}.json.j2")
     needed = max(record.required_approvals - len(votes), 0)
     rendered = template.render(
         r=record,
@@ -77,13 +78,14 @@ def render_gate(record: GateRecord, votes: list[Vote], *, who: str) -> RenderedM
         who=who,
         needed=needed,
         button_value=button_value(record),
+        may_extend=may_extend(record.gate),
         **_helpers(),
     )
     message = RenderedMessage.model_validate(json.loads(rendered))
     problems = block_kit_problems(message.blocks, text=message.text)
     if problems:
         raise ValueError(
-            f"gate_{record.gate}.json.j2 broke Block Kit limits: {'; '.join(problems)}"
+            f"gate_{gate_kind(record.gate)}.json.j2 broke Block Kit limits: {'; '.join(problems)}"
         )
     return message
 

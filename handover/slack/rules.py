@@ -24,6 +24,7 @@ RefusalCode = Literal[
     "no_email",  # Slack did not show the clicker's email: self-approval cannot be ruled out
     "already_voted",  # the same approver twice at a two-person gate
     "reason_required",  # a rejection without a reason
+    "not_offered",  # "extend" where the gate offers none (not inconclusive, or none left)
 ]
 MIN_REASON = 3  # characters; "no" is not a reason
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import httpx
 
-from emulators.slack.clicks import build_click, send
+from emulators.slack.clicks import block_actions_payload, build_click, send, signed
 from handover.slack import gates
 from handover.slack.gatebook import GateRecord, Wake
 from handover.slack.runs import PrefectRuns
@@ -266,3 +266,17 @@ def open_gate_directly(loop: Loop) -> GateRecord:
         channel="#handover", human_email="dana.reyes@loomis-logistics.com",
         message=standin.MESSAGE, now=loop.clock(),
     )  # fmt: skip
+
+
+def test_extend_where_the_gate_offers_none_changes_nothing(loop: Loop, open_gate: OpenGate) -> None:
+    run = open_gate("cutover")
+    record, ws, url = run.record, loop.slack.state, loop.service.actions_url
+    # Not a button the message has: a click made up outside Slack's UI, correctly signed.
+    payload = block_actions_payload(
+        ws, channel=record.channel, ts=record.ts, action_id="gate_approve", user=SAM
+    )
+    payload["actions"][0]["action_id"] = "gate_extend"
+    assert send(signed(ws, url, payload)).status == 200
+    reply = eventually(lambda: run.ephemeral_for(SAM), what="a reply to Sam")
+    assert reply[-1] == "This gate does not offer that choice; nothing changed."
+    assert run.record.outcome is None

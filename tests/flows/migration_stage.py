@@ -178,6 +178,12 @@ class Migration:
             assert answer["status"] == 200, answer
         return record
 
+    def extend(self, name: str, who: str = SAM) -> GateRecord:
+        record = self.gate(name)
+        answer = self.stage.click(record.ts, "gate_extend", who)
+        assert answer["status"] == 200, answer
+        return record
+
     def reject(self, name: str, reason: str, who: str = NADIA) -> GateRecord:
         record = self.gate(name)
         answer = self.stage.click(record.ts, "gate_reject", who, reason=reason)

@@ -115,7 +115,9 @@ def test_an_open_gate_shows_what_changes_and_asks(gate: str) -> None:
                   "Migration `m-0123456789ab`", "|Prefect run>"):  # fmt: skip
         assert shown in text, shown
     actions = next(b for b in message.blocks if b["type"] == "actions")
-    approve, reject = actions["elements"]
+    approve, *extend, reject = actions["elements"]
+    offered = gate in ("inconclusive", "inconclusive-2")
+    assert [e["action_id"] for e in extend] == (["gate_extend"] if offered else [])
     assert (approve["action_id"], approve["style"]) == ("gate_approve", "primary")
     assert (reject["action_id"], reject["style"]) == ("gate_reject", "danger")
     assert json.loads(approve["value"]) == {"migration_id": "m-0123456789ab", "gate": gate}
@@ -232,3 +234,22 @@ def test_gate_key_reads_only_what_the_buttons_carry() -> None:
     assert gate_key('{"migration_id": "m-1", "gate": "plan"}') == ("m-1", "plan")
     for bad in ("", "nope", "[]", '{"migration_id": "m-1"}', '{"migration_id": 1, "gate": "x"}'):
         assert gate_key(bad) is None
+
+
+def test_the_last_inconclusive_gate_offers_no_more_extension() -> None:
+    def choices(gate: str) -> list[str]:
+        message = render_gate(record(gate), [], who=WHO)
+        assert_slack_accepts(message)
+        actions = next(b for b in message.blocks if b["type"] == "actions")
+        return [e["action_id"] for e in actions["elements"]]
+
+    extend = ["gate_approve", "gate_extend", "gate_reject"]
+    assert choices("inconclusive") == choices("inconclusive-2") == extend
+    assert choices("inconclusive-3") == ["gate_approve", "gate_reject"]
+    extended = record("inconclusive").model_copy(
+        update={
+            "outcome": GateDecision(decision="extend", approvers=["U0LOOMIS01"], decided_at=NOW)
+        }
+    )
+    shown = texts(render_gate(extended, [], who=WHO))
+    assert "*Extended* by <@U0LOOMIS01>" in shown and "longer window" in shown
