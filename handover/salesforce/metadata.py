@@ -132,6 +132,10 @@ class ConnectedApps:
             RUN_AS: _text(oauth, RUN_AS) or None,
         }
 
+    def certificate(self, app_name: str) -> str | None:
+        """The certificate JWT assertions are checked against (PEM), None when none."""
+        return _text(_child(self.read(app_name), "oauthConfig"), "certificate") or None
+
     def set_run_as(self, app_name: str, username: str) -> None:
         """Re-point the app's Run-As user; every other setting goes back as read."""
         what = f"changing the Run-As user of connected app {app_name} (Metadata API)"
