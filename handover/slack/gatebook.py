@@ -19,8 +19,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from handover.migration.tokens import Decision
 
-Gate = Literal["plan", "cutover", "decommission", "freeze", "operator", "inconclusive"]
-GATES: tuple[str, ...] = ("plan", "cutover", "decommission", "freeze", "operator", "inconclusive")
+Gate = Literal["plan", "cutover", "decommission", "freeze", "operator", "inconclusive", "audit"]
+GATES: tuple[str, ...] = (
+    "plan",
+    "cutover",
+    "decommission",
+    "freeze",
+    "operator",
+    "inconclusive",
+    "audit",
+)
 # What became of a decision sent to the flow run: taken, or why it never will be.
 Delivery = Literal["accepted", "run_ended", "refused"]
 

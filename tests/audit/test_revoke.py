@@ -99,7 +99,8 @@ def test_revoke_app_leaves_no_users_token_working_and_rotation_brings_the_integr
     assert set(back[PRINTER]["users"]) == {SVC}
     from handover.rotation import check_back
     from handover.salesforce import SalesforceGateway
-    from handover.salesforce.connection import from_emulator_info, login as sf_login
+    from handover.salesforce.connection import from_emulator_info
+    from handover.salesforce.connection import login as sf_login
 
     gateway = SalesforceGateway(sf_login(from_emulator_info(info), api_version="59.0", timeout=30))
     with Ledger(f"sqlite:///{tmp_path / 'store.db'}") as ledger:
