@@ -253,8 +253,9 @@ def demo(
 
 
 # The operating stack's commands (up, down, migrate, status, resume) register on `app`.
+from . import audit as _audit  # noqa: E402, F401  (issue 11: audit)
 from . import operate  # noqa: E402, F401
-from . import revoke as _revoke  # noqa: E402, F401  (issue 11: revoke, audit)
+from . import revoke as _revoke  # noqa: E402, F401  (issue 11: revoke)
 
 
 def _stack_api_url() -> None:
