@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/backfill.py
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/migration.py
+	$(PY) benchmarks/revoke.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -31,7 +31,7 @@ import os
 import secrets
 import string
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -149,6 +149,9 @@ class CredentialSink:
         passwords: StoredPasswords,
     ) -> None:
         self.kind, self.target, self.priors, self.passwords = kind, target, priors, passwords
+        # Other secrets a write may hand over (a rotation's new private key or client
+        # secret), by the key they go under; None: only the generated password.
+        self.secret_values: Callable[[str], str | None] | None = None
 
     @property
     def where(self) -> str:
@@ -166,7 +169,9 @@ class CredentialSink:
         if action.action == "restore":
             self._restore()
             return []
-        if action.action != "update":
+        # "set_password": secrets renewed under the same username (a rotation), which a
+        # probe cannot tell from what is there: always written.
+        if action.action not in ("update", "set_password"):
             raise MigrationError(f"a credential sink cannot {action.action} credentials")
         current = self.target.read()
         changes = {k: self._value(k, v) for k, v in action.after.items()}
@@ -181,6 +186,8 @@ class CredentialSink:
     def _value(self, key: str, value: Any) -> Any:
         if value != SECRET_PLACEHOLDER:
             return value
+        if self.secret_values is not None and (found := self.secret_values(key)) is not None:
+            return found
         if key not in PASSWORD_KEYS:
             raise MigrationError(f"no secret is known for the credentials' {key!r}")
         return self.passwords(PASSWORD_KEYS[key])

@@ -253,7 +253,9 @@ def demo(
 
 
 # The operating stack's commands (up, down, migrate, status, resume) register on `app`.
+from . import audit as _audit  # noqa: E402, F401  (issue 11: audit)
 from . import operate  # noqa: E402, F401
+from . import revoke as _revoke  # noqa: E402, F401  (issue 11: revoke)
 
 
 def _stack_api_url() -> None:
@@ -275,7 +277,7 @@ def _stack_api_url() -> None:
 
 # Commands that never parse event logs: they skip importing polars and the usage store
 # (seconds of start-up for `handover status`).
-_WITHOUT_POLARS = frozenset({"up", "down", "status", "migrate", "resume"})
+_WITHOUT_POLARS = frozenset({"up", "down", "status", "migrate", "resume", "revoke"})
 
 
 def main() -> None:  # pragma: no cover - console script shim

@@ -26,7 +26,11 @@ from .cutover import (
 )
 from .plan import HumanAccess, PermissionSetSpec
 
-Step = Literal["provision", "cutover", "decommission", "freeze", "rollback"]
+# "revoke", "rotate": the emergency revoke and the rotation after it; "audit": an applied
+# audit proposal (handover/audit/). They share the ledger with the migrations.
+Step = Literal[
+    "provision", "cutover", "decommission", "freeze", "rollback", "revoke", "rotate", "audit"
+]
 # What a write does to its record(s). "restore": put back what a step replaced, from a
 # reference (credentials); "revoke": end an OAuth grant (irreversible).
 ActionKind = Literal["create", "update", "delete", "set_password", "revoke", "restore"]

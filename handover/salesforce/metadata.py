@@ -1,6 +1,7 @@
-"""A connected app's client-credentials Run-As user, changed through the Metadata API as a
-read-modify-write of the whole component: readMetadata, change ``oauthConfig /
-oauthClientCredentialUser`` and nothing else, updateMetadata of what was read.
+"""A connected app's OAuth settings changed through the Metadata API as a read-modify-write
+of the whole component: readMetadata, change one element of ``oauthConfig`` and nothing
+else (the client-credentials Run-As user at a cutover; the certificate or the consumer
+secret at a rotation after an emergency revoke), updateMetadata of what was read.
 
 updateMetadata replaces the whole component (omitted pre-authorized profiles and
 permission sets lose their access), so what goes back is the element as read, every
@@ -131,6 +132,10 @@ class ConnectedApps:
             RUN_AS: _text(oauth, RUN_AS) or None,
         }
 
+    def certificate(self, app_name: str) -> str | None:
+        """The certificate JWT assertions are checked against (PEM), None when none."""
+        return _text(_child(self.read(app_name), "oauthConfig"), "certificate") or None
+
     def set_run_as(self, app_name: str, username: str) -> None:
         """Re-point the app's Run-As user; every other setting goes back as read."""
         what = f"changing the Run-As user of connected app {app_name} (Metadata API)"
@@ -144,6 +149,39 @@ class ConnectedApps:
                 "user to change. The cutover route does not fit this app: plan again."
             )
         user.text = username
+        self._update(component, what=what)
+
+    def set_certificate(self, app_name: str, certificate_pem: str) -> None:
+        """Replace the certificate JWT bearer assertions are checked against ("Use digital
+        signatures"): a key signed by the old certificate no longer logs in."""
+        what = f"replacing the certificate of connected app {app_name} (Metadata API)"
+        self._set_oauth(app_name, "certificate", certificate_pem, after="callbackUrl", what=what)
+
+    def set_consumer_secret(self, app_name: str, secret: str) -> None:
+        """Replace the consumer secret (write-only: never read back). The secret is sent in
+        the request body only; errors name the app, never the value."""
+        what = f"replacing the consumer secret of connected app {app_name} (Metadata API)"
+        self._set_oauth(app_name, "consumerSecret", secret, after="consumerKey", what=what)
+
+    def _set_oauth(self, app_name: str, element: str, value: str, *, after: str, what: str) -> None:
+        component = _bare(self.read(app_name))
+        oauth = _child(component, "oauthConfig")
+        if oauth is None:
+            raise SalesforceGatewayError(
+                f"{what}: the app has no OAuth settings; it cannot have been used by an "
+                "integration through OAuth. Check the app's name."
+            )
+        node = _child(oauth, element)
+        if node is None:
+            # The WSDL's element order: the new element goes right after its predecessor.
+            node = ET.Element(element)
+            anchor = _child(oauth, after)
+            index = list(oauth).index(anchor) + 1 if anchor is not None else 0
+            oauth.insert(index, node)
+        node.text = value
+        self._update(component, what=what)
+
+    def _update(self, component: ET.Element, *, what: str) -> None:
         inner = "".join(ET.tostring(c, encoding="unicode") for c in component)
         response = self._call(
             "updateMetadata",

@@ -53,21 +53,15 @@ class HumanPaths:
 
     def tokens(self, user_id: str) -> list[OauthTokenInfo]:
         """The user's OAuth tokens, every app (decommission.py picks this app's)."""
-        out = []
-        for r in self._token_rows(user_id):
-            menu = r.get("AppMenuItem") or {}
-            out.append(
-                OauthTokenInfo(
-                    token_hash=token_hash(str(r["DeleteToken"])),
-                    user_id=str(r["UserId"]),
-                    app_name=str(r.get("AppName") or ""),
-                    app_id=menu.get("ApplicationId") if isinstance(menu, dict) else None,
-                    use_count=int(r.get("UseCount") or 0),
-                    last_used=parse_sf_datetime(r.get("LastUsedDate")),
-                    created=parse_sf_datetime(r.get("CreatedDate")),
-                )
-            )
-        return out
+        return [_token_info(r) for r in self._token_rows(user_id)]
+
+    def app_tokens(self, app_name: str) -> list[OauthTokenInfo]:
+        """Every user's OAuth tokens of the app (an emergency revoke takes them all)."""
+        rows = self.gateway.query_all(
+            f"SELECT {TOKEN_FIELDS} FROM OauthToken WHERE AppName = {soql_literal(app_name)}",
+            what=f"reading the OAuth tokens of {app_name}",
+        )
+        return [_token_info(r) for r in rows]
 
     def token(self, user_id: str, hash_: str) -> OauthTokenInfo | None:
         return next((t for t in self.tokens(user_id) if t.token_hash == hash_), None)
@@ -99,17 +93,31 @@ class HumanPaths:
 
     # ------------------------------------------------------------------ sessions
 
-    def sessions(self, user_id: str, application: str) -> list[dict[str, Any]]:
-        """The user's live sessions that logged in through ``application`` (LoginHistory's
-        Application can't be filtered on: matched here)."""
+    def sessions(self, user_id: str, application: str | None) -> list[dict[str, Any]]:
+        """The user's live sessions that logged in through ``application``, or all of them
+        (None: an emergency revoke of the user). LoginHistory's Application can't be
+        filtered on: matched here."""
         rows = self.gateway.query_all(
             "SELECT Id, UsersId, SessionType, LoginHistory.Application FROM AuthSession "
             f"WHERE UsersId = '{_uid(user_id)}'",
             what="reading the human's sessions",
         )
-        wanted = application.casefold()
+        out = []
+        for r in rows:
+            came_through = str(((r.get("LoginHistory") or {}).get("Application")) or "")
+            if application is None or came_through.casefold() == application.casefold():
+                out.append({"Id": r["Id"], "UsersId": r["UsersId"], "Application": came_through})
+        return out
+
+    def app_sessions(self, app_name: str) -> list[dict[str, Any]]:
+        """Every user's live sessions that logged in through ``app_name``."""
+        rows = self.gateway.query_all(
+            "SELECT Id, UsersId, LoginHistory.Application FROM AuthSession",
+            what=f"reading the live sessions of {app_name}",
+        )
+        wanted = app_name.casefold()
         return [
-            {"Id": r["Id"], "UsersId": r["UsersId"], "Application": application}
+            {"Id": r["Id"], "UsersId": r["UsersId"], "Application": app_name}
             for r in rows
             if str(((r.get("LoginHistory") or {}).get("Application")) or "").casefold() == wanted
         ]
@@ -184,6 +192,19 @@ class HumanPaths:
                 )
             )
         return out
+
+
+def _token_info(r: dict[str, Any]) -> OauthTokenInfo:
+    menu = r.get("AppMenuItem") or {}
+    return OauthTokenInfo(
+        token_hash=token_hash(str(r["DeleteToken"])),
+        user_id=str(r["UserId"]),
+        app_name=str(r.get("AppName") or ""),
+        app_id=menu.get("ApplicationId") if isinstance(menu, dict) else None,
+        use_count=int(r.get("UseCount") or 0),
+        last_used=parse_sf_datetime(r.get("LastUsedDate")),
+        created=parse_sf_datetime(r.get("CreatedDate")),
+    )
 
 
 def _owned(row: dict[str, Any]) -> bool:

@@ -70,7 +70,8 @@ class OrgWriter:
                 return Observed()
             return Observed(state=token.model_dump(mode="json", include={"token_hash", "app_name"}))
         if obj == "AuthSession":
-            sessions = self.paths.sessions(str(match["UsersId"]), str(match["Application"]))
+            app = match.get("Application")  # absent: every session (an emergency revoke)
+            sessions = self.paths.sessions(str(match["UsersId"]), str(app) if app else None)
             ids = [s["Id"] for s in sessions]
             return Observed(record_ids=ids, state={"sessions": len(ids)} if ids else None)
         if obj == "UserLogin":

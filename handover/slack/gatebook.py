@@ -17,10 +17,13 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from handover.migration.steps import GATE_NAMES, Gate
+from handover.migration.steps import GATE_NAMES
+from handover.migration.steps import Gate as MigrationGate
 from handover.migration.tokens import Decision
 
-GATES: tuple[str, ...] = GATE_NAMES
+# The migration's gates, and the audit's (one per proposed change to an Integration User).
+Gate = MigrationGate | Literal["audit"]
+GATES: tuple[str, ...] = (*GATE_NAMES, "audit")
 # What became of a decision sent to the flow run: taken, or why it never will be.
 Delivery = Literal["accepted", "run_ended", "refused"]
 

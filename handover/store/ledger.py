@@ -38,14 +38,16 @@ from ..models.migration import LedgerEntry, MigrationOutcome, MigrationStatus, W
 from . import tables as t
 from .engine import Database, write_transaction
 
-MIGRATION_ID = re.compile(r"^m-[0-9a-f]{12}$")
+# m-: a migration; r-: an emergency revoke (and the rotation after it); a-: an applied
+# audit proposal. All three keep their org writes in this ledger.
+MIGRATION_ID = re.compile(r"^[mra]-[0-9a-f]{12}$")
 
 
-def new_migration_id(plan_hash: str, created: datetime) -> str:
-    """``m-`` and 12 hex digits from the plan hash, the creation time and a random salt
-    (two migrations of one plan started in the same microsecond still differ)."""
+def new_migration_id(plan_hash: str, created: datetime, *, prefix: str = "m") -> str:
+    """``m-`` (or ``prefix``-) and 12 hex digits from the plan hash, the creation time and
+    a random salt (two migrations of one plan started in the same microsecond still differ)."""
     seed = f"{plan_hash}|{created.isoformat()}|{secrets.token_hex(8)}"
-    return "m-" + hashlib.sha256(seed.encode()).hexdigest()[:12]
+    return f"{prefix}-" + hashlib.sha256(seed.encode()).hexdigest()[:12]
 
 
 def check_migration_id(migration_id: str) -> str:
@@ -71,6 +73,9 @@ class Opening:
     plan_hash: str
     dry_run: bool = False
     flow_run_id: str | None = None
+    # An emergency revoke takes no lock: it must never wait for (or be refused by) an open
+    # migration of the same app or user.
+    locked: bool = True
 
     def lock_keys(self) -> list[str]:
         org = norm_id(self.org_id)
@@ -202,7 +207,7 @@ class Ledger(Database):
                         updated_at=now,
                     )
                 )
-                if not opening.dry_run:
+                if not opening.dry_run and opening.locked:
                     conn.execute(
                         insert(t.migration_locks),
                         [

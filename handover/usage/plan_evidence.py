@@ -209,6 +209,24 @@ def operation_evidence(
     ]
 
 
+def denied_operations(
+    conn: Connection, org: str, user: str, app_key: str, start: date, end: date
+) -> list[tuple[str, str, str, int]]:
+    """Calls on objects that failed, per (object, operation, status): (object, operation,
+    status, calls). The audit judges which statuses are denials."""
+    a = t.api_daily.c
+    rows = _evidence_rows(
+        conn, org, user, app_key, start, end, a.entity, a.operation, a.status, a.calls
+    )
+    out: Counter[tuple[str, str, str]] = Counter()
+    for entities, operation, status, calls in rows:
+        if operation not in PLAN_OPERATIONS or is_success(status) or not calls:
+            continue
+        for entity in entity_names(entities):
+            out[(entity, operation, status)] += calls
+    return [(e, o, s, n) for (e, o, s), n in sorted(out.items())]
+
+
 def other_operations(
     conn: Connection, org: str, user: str, app_key: str, start: date, end: date
 ) -> dict[str, int]:

@@ -371,6 +371,21 @@ class UsageStore(Database):
                 conn, norm_id(org_id), norm_id(user_id), app_key, start, end
             )
 
+    def denied_operations(
+        self, org_id: str, user_id: str, app_key: str, start: date, end: date
+    ) -> list[tuple[str, str, str, int]]:
+        """Failed calls per (object, operation, status): the audit's denied calls."""
+        with self.engine.connect() as conn:
+            return evidence.denied_operations(
+                conn, norm_id(org_id), norm_id(user_id), app_key, start, end
+            )
+
+    def latest_findings(self, org_id: str) -> list[Finding]:
+        """The findings of the latest discovery run (none: no run yet)."""
+        with self.engine.connect() as conn:
+            run_id = findings.latest_run_id(conn, norm_id(org_id))
+            return findings.load_findings(conn, norm_id(org_id), run_id) if run_id else []
+
     def other_operations(
         self, org_id: str, user_id: str, app_key: str, start: date, end: date
     ) -> dict[str, int]:

@@ -32,6 +32,7 @@ PURE_MODULES = (
     "handover/signals.py",
     "handover/coverage.py",
     "handover/migration/",
+    "handover/audit/",
 )
 IMPURE = (
     "handover.store",
