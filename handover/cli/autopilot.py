@@ -1,7 +1,8 @@
 """Migrations on the emulated stack, driven the way people and time would: each gate
-approved in Slack by the scenario's approvers once the run waits at it, the org's clock
-moved through the verification window with the workloads running. The demo, the stack's
-tests and the benchmark use it; a real org has people and days instead.
+approved in Slack by the scenario's approvers once the run waits at it (holding its
+process, or suspended), the org's clock moved through the verification window with the
+workloads running. The demo, the stack's tests and the benchmark use it; a real org has
+people and days instead.
 
 It reads what a migration is doing from the ledger (the step, the gate it waits at, the
 verification window the flow measured) and from Prefect (whether the run is suspended
@@ -123,17 +124,27 @@ class Autopilot:
         kind = prefect_api.state_type(run)
         if kind in prefect_api.TERMINAL:
             return status if status.outcome is not None or kind != "COMPLETED" else None
-        if status.waiting_at and kind == "PAUSED" and flow_run_id == status.flow_run_id:
-            self._at_gate(migration_id, status.waiting_at, flow_run_id, plan)
+        if (
+            status.waiting_at
+            and kind in ("RUNNING", "PAUSED")
+            and flow_run_id == status.flow_run_id
+        ):
+            # Running: the run holds its process at the gate and takes a decision itself.
+            self._at_gate(
+                migration_id, status.waiting_at, flow_run_id, plan, paused=kind == "PAUSED"
+            )
         elif status.step == "verify":  # polling the org's clock, or suspended until woken
             self._through_window(migration_id)
         return None
 
-    def _at_gate(self, migration_id: str, gate: str, flow_run_id: str, plan: Plan) -> None:
+    def _at_gate(
+        self, migration_id: str, gate: str, flow_run_id: str, plan: Plan, *, paused: bool
+    ) -> None:
         key = (migration_id, gate, flow_run_id)
         if key in self._decided:
             return  # decided; the run has not left the gate yet
-        if time.monotonic() - self._paused.setdefault(key, time.monotonic()) < SETTLE_SECONDS:
+        since = self._paused.setdefault(key, time.monotonic()) if paused else None
+        if since is not None and time.monotonic() - since < SETTLE_SECONDS:
             return
         message = self.emulated.gate_message(migration_id, gate)
         if message is None:
