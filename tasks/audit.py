@@ -19,7 +19,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from handover import ids
-from handover.audit.changes import change_actions, change_lines, verify_change
+from handover.audit.changes import change_actions, change_lines, risk_lines, verify_change
 from handover.audit.proposal import is_denied, review
 from handover.errors import HandoverError
 from handover.migration.apply import apply_actions
@@ -226,6 +226,7 @@ def open_audit_gate(proposal: Proposal) -> None:
             human=r.username,
             headline=r.headline(),
             changes=change_lines(r.changes),
+            flagged=risk_lines(r.risks),
             new_user=r.username,
             evidence_window=r.evidence,
             run_url=proposal.run_url,
