@@ -78,7 +78,8 @@ def audit(console: Console, record: UpRecord, paths: StackPaths, sf: Any, info: 
         clicker.stop()
     for user in result["users"]:
         outcome = result["outcomes"].get(user["user_id"], "no change proposed")
-        console.print(f"   {user['username']}: [bold]{outcome}[/]", highlight=False)
+        console.print(f"   {user['username']}: [bold]{outcome.split(':')[0]}[/]",
+                      highlight=False)  # fmt: skip
     rows = sf.query(
         "SELECT SobjectType FROM ObjectPermissions "
         f"WHERE Parent.Name = '{AUDITED_SET}' ORDER BY SobjectType"
@@ -96,15 +97,15 @@ class _Approver(threading.Thread):
     def __init__(self, record: UpRecord, console: Console) -> None:
         super().__init__(name="demo-audit-approver", daemon=True)
         self.emulated, self.console = Emulated(record), console
-        self._stop = threading.Event()
+        self._done = threading.Event()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._done.set()
         self.join(timeout=5)
         self.emulated.close()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._done.is_set():
             message = next(
                 (m for m in self.emulated.messages() if _audit_gate(m) is not None), None
             )
@@ -120,7 +121,7 @@ class _Approver(threading.Thread):
                     else f"      [red]the click was refused[/]: {answer}"
                 )
                 return
-            self._stop.wait(0.5)
+            self._done.wait(0.5)
 
 
 def _audit_gate(message: dict[str, Any]) -> str | None:
@@ -177,7 +178,8 @@ def revoke_and_rotate(
         said = wait_for(
             lambda: next(
                 (m for m in emulated.messages()
-                 if m.get("thread_ts") == notice["ts"] and "Revoked now" in m["text"]),
+                 if m.get("thread_ts") in (notice.get("thread_ts"), notice["ts"])
+                 and "Revoked now" in m["text"] and m["ts"] > notice["ts"]),
                 None,
             ),
             timeout=60, what="the revoke's message in the thread",
@@ -185,7 +187,8 @@ def revoke_and_rotate(
         for i, block in enumerate(b for b in said["blocks"] if b["type"] == "section"):
             for line in block["text"]["text"].splitlines():
                 console.print(
-                    ("[bold cyan]Slack[/] " if i == 0 and line else "      ") + demo_org.plain(line),
+                    ("[bold cyan]Slack[/] " if i == 0 and line else "      ")
+                    + demo_org.plain(line.replace(f"<@{SECURITY}>", "Nadia Okafor")),
                     highlight=False,
                 )  # fmt: skip
         settings = Settings()
@@ -219,7 +222,7 @@ def revoke_and_rotate(
                 console.print(f"   the leaked key is refused now: [bold]{refused.code}[/]")
             finally:
                 session.close()
-            _span(console, emulated.advance(3600), workload)
+            _span(console, emulated.advance(7200), workload)
             back = check_back(gateway, ledger, revoke_id)
         console.print(
             ("[bold green]Back[/]: " if back.back else "[bold red]Not back[/]: ")
