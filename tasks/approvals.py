@@ -15,13 +15,17 @@ Every input is checked with its approval token. One that fails (a Resume from th
 UI or API) is logged, noted in the thread, and the gate waits again under the next key;
 the attempt is remembered, so a re-run of the flow does not read the rejected input again.
 A decision that passed is remembered too: a later re-run goes straight past the gate.
+
+The audit's gate waits the same way (``wait_at_gate`` over any ``GateSubject``: a
+migration run, or an audit proposal with its ``a-`` id).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from prefect import get_run_logger, pause_flow_run, suspend_flow_run, task
 from prefect.cache_policies import NO_CACHE
@@ -30,9 +34,32 @@ from prefect.runtime import deployment
 from handover import ids
 from handover.errors import MigrationError
 from handover.migration.tokens import GateInput, decided_at_text, verify_input
-from handover.slack.gatebook import GateMessage, GateRecord
+from handover.settings import Settings
+from handover.slack.gatebook import GateBook, GateMessage, GateRecord
 from handover.slack.gates import note_ignored_resume, open_gate
+from handover.slack.gateway import SlackGateway
+from handover.store.ledger import Ledger
 from tasks.context import MigrationRun
+
+
+class GateSubject(Protocol):
+    """What waits at a gate: a migration run, or an audit proposal (its ledger id)."""
+
+    @property
+    def migration_id(self) -> str: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def ledger(self) -> Ledger: ...
+    @property
+    def book(self) -> GateBook: ...
+    @property
+    def slack(self) -> SlackGateway: ...
+    @property
+    def token_key(self) -> bytes: ...
+    def facts(self) -> dict[str, Any]: ...
+    def remember(self, **facts: Any) -> Any: ...
+
 
 # A paused run outlives its gate's TTL by this much: the reaper's "expired" must reach it
 # before Prefect's own pause timeout, which would fail the run.
@@ -43,7 +70,7 @@ def from_deployment() -> bool:
     return deployment.id is not None
 
 
-def poll_interval(run: MigrationRun) -> int:
+def poll_interval(run: GateSubject) -> int:
     # Prefect types it as whole seconds but sleeps for any number of them: tests and the
     # demo wait a fraction of a second per check.
     return cast(int, run.settings.approvals.poll_seconds)
@@ -102,7 +129,7 @@ def open_gate_message(run: MigrationRun, gate: str, changes: list[str]) -> GateR
     return record
 
 
-def _wait(run: MigrationRun, key: str) -> GateInput:
+def _wait(run: GateSubject, key: str) -> GateInput:
     if from_deployment():
         answer = suspend_flow_run(wait_for_input=GateInput, key=key, timeout=None)
     else:
@@ -116,7 +143,7 @@ def _wait(run: MigrationRun, key: str) -> GateInput:
     return cast(GateInput, answer)
 
 
-def held_decision(run: MigrationRun, gate: str) -> GateInput | None:
+def held_decision(run: GateSubject, gate: str) -> GateInput | None:
     """The gate's decision if the approval service records one within the hold, taken from
     the gate book (the service cannot resume a run that is not suspended). It needs no
     token: only the service writes decisions to the book, after its own checks; the token
@@ -140,11 +167,20 @@ def held_decision(run: MigrationRun, gate: str) -> GateInput | None:
 
 def ask(run: MigrationRun, gate: str, changes: list[str]) -> GateInput:
     """Wait at ``gate`` for the approval service's decision (approve, reject, expired)."""
+    return wait_at_gate(run, gate, run.plan.hash, lambda: open_gate_message(run, gate, changes))
+
+
+def wait_at_gate(
+    run: GateSubject, gate: str, plan_hash: str, open_message: Callable[[], GateRecord]
+) -> GateInput:
+    """The gate's decision: remembered, taken from the book during the hold, or brought by
+    a resume whose token binds it to ``plan_hash`` (any other resume is noted in the
+    thread, and the gate waits again under the next attempt key)."""
     logger = get_run_logger()
     decided = run.facts().get("decisions", {}).get(gate)
     if decided:
         return GateInput(**decided, token="")  # verified when it came in
-    record = open_gate_message(run, gate, changes)
+    record = open_message()
     run.ledger.waiting(run.migration_id, gate, record.opened_at)
     attempt = int(run.facts().get("attempts", {}).get(gate, 1))
     if from_deployment() and run.settings.approvals.hold_seconds > 0:
@@ -161,7 +197,7 @@ def ask(run: MigrationRun, gate: str, changes: list[str]) -> GateInput:
             answer,
             migration_id=run.migration_id,
             gate=gate,
-            plan_hash=run.plan.hash,
+            plan_hash=plan_hash,
         )
         if ok:
             _remember_decision(run, gate, answer)
@@ -173,7 +209,7 @@ def ask(run: MigrationRun, gate: str, changes: list[str]) -> GateInput:
         run.remember(attempts={**run.facts().get("attempts", {}), gate: attempt})
 
 
-def _remember_decision(run: MigrationRun, gate: str, answer: GateInput) -> None:
+def _remember_decision(run: GateSubject, gate: str, answer: GateInput) -> None:
     who = ", ".join(answer.approvers) or "the approval service"
     get_run_logger().info("%s gate: %s by %s", gate, answer.decision, who)
     decision: dict[str, Any] = {

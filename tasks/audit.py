@@ -12,19 +12,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from prefect import get_run_logger, pause_flow_run, suspend_flow_run, task
+from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from handover import ids
-from handover.audit.changes import change_actions, change_lines, verify_change
+from handover.audit.changes import change_actions, change_lines, risk_lines, verify_change
 from handover.audit.proposal import is_denied, review
 from handover.errors import HandoverError
 from handover.migration.apply import apply_actions
 from handover.migration.rollback import apply_rollback
-from handover.migration.tokens import GateInput, verify_input
+from handover.migration.tokens import GateInput
 from handover.models import Finding
 from handover.models.audit import Usage, UserAudit
 from handover.planning.cadence import assess_evidence
@@ -35,14 +35,14 @@ from handover.salesforce.holdings import read_flags, read_permission_sets
 from handover.salesforce.writer import OrgWriter
 from handover.settings import Settings
 from handover.slack.client import build_client
-from handover.slack.gatebook import GateMessage
+from handover.slack.gatebook import GateMessage, GateRecord
 from handover.slack.gates import open_gate
 from handover.slack.gateway import SlackGateway
 from handover.store.gates import SqlGateBook
 from handover.store.ledger import Ledger, Opening
 from handover.store.plans import PlanStore
 from handover.usage import UsageStore
-from tasks.approvals import PAUSE_MARGIN_SECONDS, from_deployment
+from tasks.approvals import wait_at_gate
 from tasks.plan import read_evidence
 
 AUDIT_ARTIFACT = "integration-user-audit"
@@ -179,6 +179,16 @@ class Proposal:
         self.book = SqlGateBook(ledger.engine)
         self.slack = SlackGateway(build_client(settings.slack))
 
+    @property
+    def migration_id(self) -> str:  # the gate book's and the ledger's name for the change
+        return self.change_id
+
+    @property
+    def token_key(self) -> bytes:
+        key = self.settings.approvals.token_key
+        assert key is not None, "checked before any gate opens (flows/audit.py)"
+        return key.get_secret_value().encode()
+
     def facts(self) -> dict[str, Any]:
         return self.ledger.facts(self.change_id)
 
@@ -206,12 +216,12 @@ def open_change(proposal: Proposal) -> None:
 
 
 @task(name="ask-audit-gate", cache_policy=NO_CACHE, persist_result=False)
-def open_audit_gate(proposal: Proposal) -> None:
+def open_audit_gate(proposal: Proposal) -> GateRecord:
     r, s = proposal.review, proposal.settings
     email_rows = proposal.gateway.query_all(
         f"SELECT Email FROM User WHERE Id = '{ids.to18(r.user_id)}'", what="reading the email"
     )
-    open_gate(
+    return open_gate(
         proposal.book,
         proposal.slack,
         s.approvals,
@@ -226,6 +236,7 @@ def open_audit_gate(proposal: Proposal) -> None:
             human=r.username,
             headline=r.headline(),
             changes=change_lines(r.changes),
+            flagged=risk_lines(r.risks),
             new_user=r.username,
             evidence_window=r.evidence,
             run_url=proposal.run_url,
@@ -235,46 +246,10 @@ def open_audit_gate(proposal: Proposal) -> None:
 
 
 def ask(proposal: Proposal) -> GateInput:
-    """Wait at the proposal's gate for the approval service's signed decision."""
-    decided = proposal.facts().get("decision")
-    if decided:
-        return GateInput(**decided, token="")
-    open_audit_gate(proposal)
-    record = proposal.book.get(proposal.change_id, "audit")
-    assert record is not None
-    proposal.ledger.waiting(proposal.change_id, "audit", record.opened_at)
-    key_material = proposal.settings.approvals.token_key
-    assert key_material is not None, "checked before any gate opens (flows/audit.py)"
-    attempt = 1
-    while True:
-        key = f"audit-{proposal.change_id[2:]}-{attempt}"
-        if from_deployment():
-            answer = suspend_flow_run(wait_for_input=GateInput, key=key, timeout=None)
-        else:
-            answer = pause_flow_run(
-                wait_for_input=GateInput,
-                key=key,
-                timeout=int(proposal.settings.approvals.gate_ttl_hours * 3600)
-                + PAUSE_MARGIN_SECONDS,
-                poll_interval=cast(int, proposal.settings.approvals.poll_seconds),
-            )
-        ok, why = verify_input(
-            key_material.get_secret_value().encode(),
-            answer,
-            migration_id=proposal.change_id,
-            gate="audit",
-            plan_hash=proposal.review.hash,
-        )
-        if ok:
-            proposal.remember(
-                decision={"decision": answer.decision, "approvers": list(answer.approvers),
-                          "reason": answer.reason, "decided_at": answer.decided_at}
-            )  # fmt: skip
-            return answer
-        get_run_logger().warning(
-            "ignored a resume of the audit gate without a valid approval: %s", why
-        )
-        attempt += 1
+    """Wait at the proposal's gate for the approval service's signed decision: as a
+    migration's gates do (the hold, an ignored resume noted in the thread, the attempts
+    remembered in the ledger)."""
+    return wait_at_gate(proposal, "audit", proposal.review.hash, lambda: open_audit_gate(proposal))
 
 
 @task(name="apply-audit-change", cache_policy=NO_CACHE, persist_result=False)

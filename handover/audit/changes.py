@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..models.audit import Change, Flag, HeldObject
+from ..models.audit import Change, Flag, HeldObject, Risk
 from ..models.migration import WriteAction
 from .proposal import FLAG_ORDER, after_change
 
@@ -94,3 +94,9 @@ def change_lines(changes: Sequence[Change]) -> list[str]:
         f"{', '.join(LABEL[f] for f in c.flags)} on {c.object} ({c.permission_set}): {c.reason}"
         for c in changes
     ]
+
+
+def risk_lines(risks: Sequence[Risk]) -> list[str]:
+    """The gate's flagged broad grants, the riskiest first, one line each."""
+    ranked = sorted(risks, key=lambda r: (r.level != "high", r.permission))
+    return [f"{r.level.capitalize()}: {r.permission} ({r.where}): {r.reason}" for r in ranked]

@@ -11,6 +11,10 @@
    the decommission of Dana's old path, the final report.
 6. A second migration whose verification fails (a permission deleted behind its back):
    it rolls back, and the org is as it was.
+7. The weekly audit finds a planted unused grant; the proposal is approved in Slack and
+   applied (``demo_audit.py``).
+8. A leaked key: "Revoke now" on the first migration's Slack thread, the rotation, and the
+   integration back on its new key.
 
 The stack stays up at the end, for `handover status`, the Prefect UI and more.
 """
@@ -28,7 +32,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
-from . import demo_org
+from . import demo_audit, demo_org
 from .autopilot import Autopilot, Event, Plan
 from .stack import CODE_ROOT, StackPaths, UpRecord, down, running, up
 
@@ -68,10 +72,11 @@ def run(scenario_path: Path = SCENARIO, days: int = 30) -> None:
         console.rule(f"4. The least-privilege plan for {finding['app_name']}")
         plan = _plan(console, finding, info)
         console.rule(f"5. Migrating {finding['app_name']} off {finding['username']}")
-        _hand_over(console, record, sf, finding, plan)
+        handed_over = _hand_over(console, record, sf, finding, plan)
         wms = _finding(findings, ROLLED_BACK)
         console.rule(f"6. {wms['app_name']}: a verification that fails, and the rollback")
         _roll_back(console, record, sf, wms, info)
+        demo_audit.run(console, record, paths, sf, info, handed_over, HANDED_OVER[0])
     _next(console, record, info, wms)
 
 
@@ -179,7 +184,7 @@ def _start(record: UpRecord, finding_id: str, **extra: Any) -> tuple[str, str]:
 
 def _hand_over(
     console: Console, record: UpRecord, sf: Any, finding: dict[str, Any], plan: dict[str, Any]
-) -> None:
+) -> str:
     from emulators.salesforce.workloads import credential_file
 
     org = demo_org.read_json(Path(record.salesforce_info or ""))
@@ -209,6 +214,7 @@ def _hand_over(
             "[dim]… what changed, write by write, the verification figures and the org diff: in the UI[/]"
         )
     console.print(f"The run in the Prefect UI: [link]{url}[/link]")
+    return migration_id
 
 
 def _roll_back(
@@ -293,6 +299,7 @@ def _next(console: Console, record: UpRecord, info: Path, finding: dict[str, Any
     for command in (
         "handover status",
         f"handover plan --finding {finding['finding_id']} --emulator {_here(info)}",
+        f"handover audit --no-ask --emulator {_here(info)}",
         "handover down",
     ):
         console.print(f"  [cyan]{command}[/]")

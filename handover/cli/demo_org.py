@@ -169,6 +169,10 @@ def gate_lines(message: dict[str, Any], most: int = 6) -> list[str]:
             lines += [_plain(c) for c in changes[:most]]
             if len(changes) > most:
                 lines.append(f"… and {len(changes) - most} more")
+        elif block.get("type") == "section" and "\n• " in text:  # the audit's sections
+            head, *items = text.split("\n• ")
+            lines.append(_plain(head))
+            lines += ["• " + _plain(i) for i in items[:most]]
         elif block.get("type") == "section" and text.startswith("*") and "\n" in text:
             lines.append(_plain(text.split("\n", 1)[1].splitlines()[0]))
         elif block.get("type") == "actions":
@@ -176,11 +180,17 @@ def gate_lines(message: dict[str, Any], most: int = 6) -> list[str]:
     return lines + ([" ".join(buttons)] if buttons else [])
 
 
-def _plain(mrkdwn: str) -> str:
-    """Slack mrkdwn to Rich text: no Rich markup from the org's data, no Slack emphasis."""
+def plain(mrkdwn: str) -> str:
+    """Slack mrkdwn to Rich text: no Rich markup from the org's data, no Slack emphasis,
+    no emoji codes."""
+    import re
+
     from rich.markup import escape
 
-    return escape(mrkdwn.replace("*", "").replace("`", ""))
+    return escape(re.sub(r":[a-z_]+: ", "", mrkdwn).replace("*", "").replace("`", ""))
+
+
+_plain = plain
 
 
 def head(markdown: str, *, stop: str) -> str:

@@ -36,11 +36,12 @@ from handover.errors import ConfigError, HandoverError
 from handover.settings import Settings
 
 from .client import build_client
-from .desk import ApprovalDesk, Click, FollowUp, ReasonSubmitted
+from .desk import ApprovalDesk, Click, FollowUp, ReasonSubmitted, RevokeClick
 from .gatebook import GateBook
 from .gates import REASON_ACTION, REASON_BLOCK, REJECT_CALLBACK, gate_key
 from .gateway import SlackGateway
 from .reaper import Reaper, ReaperThread
+from .revoke_now import REVOKE_ACTION, OrgRevoker, revoke_key
 from .runs import PrefectRuns
 
 log = logging.getLogger("handover.approvals")
@@ -96,6 +97,17 @@ def _click(payload: dict[str, Any], action: dict[str, Any]) -> Click | None:
     return Click(str(user), key[0], key[1], str(channel or ""), payload.get("trigger_id"))
 
 
+def _revoke_click(payload: dict[str, Any], action: dict[str, Any]) -> RevokeClick | None:
+    migration_id = revoke_key(str(action.get("value", "")))
+    user = (payload.get("user") or {}).get("id")
+    container = payload.get("container") or {}
+    channel = (payload.get("channel") or {}).get("id") or container.get("channel_id")
+    if migration_id is None or not user:
+        return None
+    thread = container.get("thread_ts") or container.get("message_ts")
+    return RevokeClick(str(user), migration_id, str(channel or ""), thread)
+
+
 def _reason(payload: dict[str, Any]) -> ReasonSubmitted | None:
     view = payload.get("view") or {}
     key = gate_key(str(view.get("private_metadata", "")))
@@ -147,6 +159,8 @@ def create_app(
         kind = payload.get("type")
         if kind == "block_actions":
             action = (payload.get("actions") or [{}])[0]
+            if action.get("action_id") == REVOKE_ACTION:
+                return await revoke_now(_revoke_click(payload, action))
             handlers = {"gate_approve": desk.on_approve, "gate_extend": desk.on_extend,
                         "gate_reject": desk.on_reject}  # fmt: skip
             handler = handlers.get(str(action.get("action_id")))
@@ -177,6 +191,16 @@ def create_app(
                 return JSONResponse(answer, background=_after(follow_ups))
             return Response(status_code=200, background=_after(follow_ups))
         return Response(status_code=200)
+
+    async def revoke_now(click: RevokeClick | None) -> Response:
+        if click is None:
+            return Response(status_code=200)
+        try:
+            follow_ups = await run_in_threadpool(desk.on_revoke_now, click)
+        except HandoverError as exc:  # Slack, the store or the ledger failed us: nothing done
+            log.warning("could not handle Revoke now by %s: %s", click.user_id, exc)
+            return PlainTextResponse("try again", status_code=503)
+        return Response(status_code=200, background=_after(follow_ups))
 
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True})
@@ -235,6 +259,7 @@ def build_service(
         a,
         token_key=a.token_key.get_secret_value().encode(),
         clock=clock,
+        revoker=OrgRevoker(settings.store.url, settings.salesforce),
     )
     return create_app(
         desk,

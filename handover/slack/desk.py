@@ -26,7 +26,16 @@ from handover.settings import ApprovalsSettings
 from .gatebook import GateBook, GateDecision, GateRecord, Vote
 from .gates import refresh_gate, render_recorded, render_refusal, render_reject_dialog
 from .gateway import SlackGateway
-from .rules import Approved, Clicker, Refusal, judge_approval, judge_rejection, may_reject
+from .revoke_now import Revoker, render_revoked
+from .rules import (
+    Approved,
+    Clicker,
+    Refusal,
+    judge_approval,
+    judge_rejection,
+    may_reject,
+    may_revoke,
+)
 from .runs import TERMINAL_STATES, PrefectRuns
 
 log = logging.getLogger("handover.approvals")
@@ -41,6 +50,16 @@ class Click:
     gate: str
     channel: str
     trigger_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RevokeClick:
+    """A click on "Revoke now" (no gate: the migration names the app)."""
+
+    user_id: str
+    migration_id: str
+    channel: str
+    thread_ts: str | None
 
 
 @dataclass(frozen=True)
@@ -61,10 +80,12 @@ class ApprovalDesk:
         *,
         token_key: bytes,
         clock: Callable[[], datetime],
+        revoker: Revoker | None = None,
     ) -> None:
         self.book, self.slack, self.runs, self.settings = book, slack, runs, settings
         self.token_key = token_key
         self.clock = clock
+        self.revoker = revoker
         self._group: tuple[float, frozenset[str]] | None = None
 
     # -- who clicked ------------------------------------------------------------------------
@@ -183,6 +204,41 @@ class ApprovalDesk:
             lambda: self.deliver(record.migration_id, record.gate),
         ]
 
+    def on_revoke_now(self, click: RevokeClick) -> list[FollowUp]:
+        """ "Revoke now": an active approver's click revokes every OAuth token of the
+        migration's app at once (after Slack has its answer), and the thread is told what
+        was revoked; anyone else is told why not, and nothing happens."""
+        thread = self.book.thread_of(click.migration_id)
+        channel, thread_ts = thread if thread else (click.channel, click.thread_ts)
+        refusal = may_revoke(self.clicker(click.user_id))
+        if refusal is not None:
+            log.info("Revoke now on %s by %s refused: %s", click.migration_id, click.user_id,
+                     refusal.code)  # fmt: skip
+            reply, _ = render_refusal(refusal, clicker=click.user_id, record=None)
+            return [lambda: self._reply_at(channel, thread_ts, click.user_id, reply)]
+        revoker = self.revoker
+        if revoker is None:
+            reply = "This approval service cannot reach the orgs: revoke from a shell (`handover revoke --app NAME`)."  # fmt: skip
+            return [lambda: self._reply_at(channel, thread_ts, click.user_id, reply)]
+        app_name = revoker.app_of(click.migration_id)  # an unknown migration: ConfigError
+        log.warning("Revoke now: every token of %s (migration %s), by %s", app_name,
+                    click.migration_id, click.user_id)  # fmt: skip
+
+        def revoke_and_tell() -> None:
+            try:
+                report = revoker.revoke(click.migration_id, click.user_id)
+                message = render_revoked(migration_id=click.migration_id, app_name=app_name,
+                                         clicker=click.user_id, report=report)  # fmt: skip
+                log.warning("Revoke now %s: %d tokens revoked, %d sessions ended",
+                            report.revoke_id, report.tokens_revoked, report.sessions_ended)  # fmt: skip
+            except HandoverError as exc:
+                log.error("Revoke now of %s failed: %s", app_name, exc)
+                message = render_revoked(migration_id=click.migration_id, app_name=app_name,
+                                         clicker=click.user_id, error=str(exc))  # fmt: skip
+            self.slack.post(channel, text=message.text, blocks=message.blocks, thread_ts=thread_ts)
+
+        return [revoke_and_tell]
+
     # -- the decision reaches the flow run --------------------------------------------------
 
     def run_input(self, record: GateRecord) -> dict[str, Any]:
@@ -282,9 +338,11 @@ class ApprovalDesk:
         self._reply_in(record.channel, record, user_id, text)
 
     def _reply_in(self, channel: str, record: GateRecord | None, user_id: str, text: str) -> None:
+        self._reply_at(channel, (record.thread_ts or None) if record else None, user_id, text)
+
+    def _reply_at(self, channel: str, thread: str | None, user_id: str, text: str) -> None:
         if not channel:
             return
-        thread = (record.thread_ts or None) if record else None
         try:
             self.slack.post_ephemeral(channel, user_id, text=text, thread_ts=thread)
         except HandoverError as exc:

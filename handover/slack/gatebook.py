@@ -41,6 +41,9 @@ class GateMessage(_Frozen):
     changes: list[str] = Field(default_factory=list, description="What approving changes")
     new_user: str | None = None
     evidence_window: str | None = Field(None, description="e.g. 2026-10-01 … 2026-10-30, 30 days")
+    flagged: list[str] = Field(
+        default_factory=list, description="Broad grants flagged with their risk (the audit's)"
+    )
     run_url: str | None = None
 
 

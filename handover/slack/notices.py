@@ -12,6 +12,7 @@ from handover.render import environment
 from .digest import RenderedMessage
 from .gatebook import GateBook
 from .gateway import SlackGateway
+from .revoke_now import revoke_value
 from .text import clip, mrkdwn
 
 NOTICE = "slack/migration_notice.json.j2"
@@ -32,7 +33,7 @@ def render_notice(
     rendered = environment().get_template(NOTICE).render(
         kind=kind, migration_id=migration_id, app_name=app_name, human=human,
         new_user=new_user, outcome=outcome, reason=reason, reasons=reasons,
-        run_url=run_url, mrkdwn=mrkdwn, clip=clip,
+        run_url=run_url, revoke_value=revoke_value(migration_id), mrkdwn=mrkdwn, clip=clip,
     )  # fmt: skip
     message = RenderedMessage.model_validate(json.loads(rendered))
     problems = block_kit_problems(message.blocks, text=message.text)

@@ -77,6 +77,13 @@ def _person(clicker: Clicker) -> Refusal | None:
     return None
 
 
+def may_revoke(clicker: Clicker) -> Refusal | None:
+    """None when ``clicker`` may press "Revoke now": an active approver. One is enough (a
+    leak does not wait for a second person), and the human of the migration may too:
+    cutting access off is never a way to gain any."""
+    return _person(clicker)
+
+
 def may_reject(record: GateRecord | None, clicker: Clicker, now: datetime) -> Refusal | None:
     """None when ``clicker`` may reject the gate now (the reason is asked next)."""
     return _gate_state(record, now) or _person(clicker)

@@ -253,3 +253,36 @@ def test_the_last_inconclusive_gate_offers_no_more_extension() -> None:
     )
     shown = texts(render_gate(extended, [], who=WHO))
     assert "*Extended* by <@U0LOOMIS01>" in shown and "longer window" in shown
+
+
+def test_the_audit_proposal_shows_removals_additions_risks_evidence_and_its_hash() -> None:
+    from handover.audit.changes import change_lines, risk_lines
+    from handover.models.audit import Change, Risk
+
+    def change(kind: str, obj: str) -> Change:
+        return Change(kind=kind, permission_set_id="0PS000000000001AAA",  # type: ignore[arg-type]
+                      permission_set="Label_Printer_Access", object=obj,
+                      flags=["read", "create", "edit"], reason="x" * 400)  # fmt: skip
+
+    changes = [change("remove", f"Obj{i}__c") for i in range(12)] + [change("add", "Contact")]
+    risks = [Risk(permission=f"View All on Obj{i}__c", where="Label_Printer_Access",
+                  level="medium", reason="every record") for i in range(9)]  # fmt: skip
+    risks.append(Risk(permission="Modify All Data", where="profile Admin", level="high",
+                      reason="every record of every object"))  # fmt: skip
+    message = MESSAGE.model_copy(
+        update={"changes": change_lines(changes), "flagged": risk_lines(risks),
+                "evidence_window": "Label Printer: 2026-10-26 … 2026-11-03, 7 days observed"}
+    )  # fmt: skip
+    for state in STATES:
+        assert_slack_accepts(render_gate(record("audit", message=message, **state), [], who=WHO))
+    blocks = render_gate(record("audit", message=message), [], who=WHO).blocks
+    text = "\n".join(
+        [b["text"]["text"] for b in blocks if "text" in b]
+        + [f["text"] for b in blocks for f in b.get("fields", [])]
+    )
+    assert "*Remove* — granted, never used over the window\n• Read, Create, Edit on Obj0__c" in text
+    assert "…and 4 more in the audit report" in text
+    assert "*Add* — calls it made and was denied\n• Read, Create, Edit on Contact" in text
+    assert "*Broad grants flagged*" in text and "• High: Modify All Data (profile Admin)" in text
+    assert "*Proposal hash*\n`abababababab`" in text and "2026-10-26 … 2026-11-03" in text
+    assert "Remove Read" not in text  # the verb is the section's, not repeated per line
