@@ -151,7 +151,11 @@ def held_decision(run: GateSubject, gate: str) -> GateInput | None:
     deadline = time.monotonic() + run.settings.approvals.hold_seconds
     interval = min(run.settings.approvals.poll_seconds, 1.0)
     while True:
-        outcome = run.book.claim_delivery(run.migration_id, gate)
+        # A read each second, the write (one conditional UPDATE) only once it is decided:
+        # twenty runs at their gates must not queue on the store's write lock.
+        record = run.book.get(run.migration_id, gate)
+        decided = record is not None and record.outcome is not None
+        outcome = run.book.claim_delivery(run.migration_id, gate) if decided else None
         if outcome is not None:
             return GateInput(
                 decision=outcome.decision,
