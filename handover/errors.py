@@ -7,6 +7,7 @@ HandoverError
 ├── SalesforceGatewayError             a call to the org failed
 │   ├── AuthenticationError            credentials rejected or expired
 │   ├── PermissionDenied               handover's own user lacks a permission
+│   ├── OrgUnreachable                 nothing answers at the org's address (refused, no DNS)
 │   └── TransientSalesforceError       worth retrying (503, UNABLE_TO_LOCK_ROW, limits)
 ├── EvidenceError                      not enough evidence to act on
 ├── MigrationError                     a migration step cannot go on as planned
@@ -52,6 +53,11 @@ class AuthenticationError(SalesforceGatewayError):
 
 class PermissionDenied(SalesforceGatewayError):
     pass
+
+
+class OrgUnreachable(SalesforceGatewayError):
+    """Nothing listens at the org's address (connection refused, a name that does not
+    resolve): a stopped emulator, a wrong My Domain, no network. Not worth retrying."""
 
 
 class TransientSalesforceError(SalesforceGatewayError):

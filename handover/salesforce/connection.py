@@ -1,5 +1,5 @@
-"""How handover logs in to an org: JWT bearer, client credentials, or an emulator's
-``--info`` file. Several orgs live by name in one TOML file (``handover-orgs.toml``)::
+"""How handover logs in to an org: JWT bearer, client credentials, the Salesforce CLI's
+stored login, or an emulator's ``--info`` file. Several orgs live by name in one TOML file (``handover-orgs.toml``)::
 
     [orgs.loomis-prod]
     auth = "jwt"                              # jwt | client_credentials
@@ -8,6 +8,11 @@
     username = "handover@loomis.com"           # jwt only
     private_key_file = "~/.handover/loomis.key"  # jwt only
     # consumer_secret_file = "~/.handover/loomis.secret"   # client_credentials only
+
+    [orgs.loomis-sandbox]                     # the login `sf` keeps (sf org login web)
+    auth = "sf-cli"
+    alias = "loomis-sandbox"                   # an alias or username `sf org list` shows
+    # sf_cli = "/usr/local/bin/sf"             # when `sf` is not on PATH
 
     [orgs.emulator]                           # a running emulator, by its --info file
     auth = "emulator"
@@ -29,6 +34,7 @@ from simple_salesforce import Salesforce
 
 from ..errors import ConfigError
 from ..models import HANDOVER_CLIENT
+from .sf_cli import stored_login
 from .translate import translated
 
 
@@ -36,12 +42,15 @@ class OrgConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    auth: Literal["jwt", "client_credentials", "emulator"]
+    auth: Literal["jwt", "client_credentials", "sf-cli", "emulator"]
     my_domain: str | None = None
     consumer_key: str | None = None
     username: str | None = None
     private_key_file: Path | None = None
     consumer_secret_file: Path | None = None
+    # sf-cli only: the CLI's alias (or username) and, when not on PATH, the CLI itself
+    alias: str | None = None
+    sf_cli: str = "sf"
     # emulator only: its --info file, or (read from that file) the connection itself
     info_file: Path | None = None
     instance_url: str | None = None
@@ -66,6 +75,7 @@ class OrgConfig(BaseModel):
         need = {
             "jwt": ["my_domain", "consumer_key", "username", "private_key_file"],
             "client_credentials": ["my_domain", "consumer_key", "consumer_secret_file"],
+            "sf-cli": ["alias"],
             "emulator": ["instance_url", "ca_bundle", "access_token"],
         }[self.auth]
         missing = [f for f in need if getattr(self, f) in (None, "")]
@@ -174,6 +184,18 @@ def login(config: OrgConfig, *, api_version: str, timeout: float) -> Salesforce:
             return Salesforce(
                 instance_url=config.instance_url,
                 session_id=config.access_token.get_secret_value(),
+                session=session,
+                version=api_version,
+            )
+        if config.auth == "sf-cli":
+            assert config.alias is not None
+            stored = stored_login(config.alias, sf=config.sf_cli, timeout=max(timeout, 60))
+            if config.ca_bundle is not None:  # a private CA (the emulator's, in tests)
+                session.verify = str(config.ca_bundle)
+                session.trust_env = False
+            return Salesforce(
+                instance_url=stored.instance_url,
+                session_id=stored.access_token.get_secret_value(),
                 session=session,
                 version=api_version,
             )
