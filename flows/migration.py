@@ -16,7 +16,6 @@ A dry run is decided first: it asks nothing, writes nothing, and lists every wri
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +42,7 @@ from tasks.decommission import (
     decommission_writes,
     freeze,
 )
+from tasks.names import slug
 from tasks.plan import load_saved_plan
 from tasks.provision import provision, provisioning_writes
 from tasks.report import notify_thread, publish_migration_report, run_url
@@ -63,7 +63,7 @@ def run_name() -> str:
         name = plan.app_name if plan is not None else finding_id
     except Exception:  # a name is never worth failing the run for
         name = finding_id
-    return "migrate-" + (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "app")
+    return slug("migrate", name)
 
 
 def refuse_without_approvals(settings: Settings) -> None:
