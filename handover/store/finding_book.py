@@ -61,8 +61,8 @@ class FindingBook(Database):
             return matches[0]
         if not matches:
             raise ConfigError(
-                f"no finding {finding_id!r} in the latest discovery runs: "
-                "`handover findings` lists them (run `handover discover` first)"
+                f"no finding {finding_id!r} in the latest discovery runs: run discovery first "
+                "(`handover discover`), then give an id `handover findings` lists"
             )
         ids = ", ".join(sorted(f.finding_id for f in matches)[:6])
         raise ConfigError(
