@@ -111,7 +111,7 @@ def test_findings_and_dismiss_commands(url: str) -> None:
                 human_user_id="005000000000001AAA",
                 human_username="dana",
                 plan_hash="cd" * 32,
-            )  # fmt: skip
+            )
         )
     done = runner.invoke(app, ["dismiss", "bbbb", "--reason", "retired"], env=env)
     assert done.exit_code == 0, done.output
