@@ -399,6 +399,21 @@ class StackSettings(BaseModel):
         gt=0,
         description="How long `handover up` waits for each part to answer (the emulator's backfill included) before it gives up and stops what it started.",
     )
+    prefect_database_url: SecretStr | None = Field(
+        None,
+        description="The Prefect server's database (PREFECT_SERVER_DATABASE_CONNECTION_URL), e.g. postgresql+asyncpg://prefect:...@db/prefect; unset: PREFECT_SERVER_DATABASE_CONNECTION_URL from the environment, else SQLite under PREFECT_HOME. Given to the server process only, never written to up.json or a log.",
+    )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="How many process workers `handover up` starts on the pool (parts worker, worker-2, ...): migrations of different integrations run at once.",
+    )
+    worker_limit: int | None = Field(
+        None,
+        ge=1,
+        description="Most flow runs one worker runs at once (prefect worker start --limit); unset: no limit. A run waiting at a gate holds no slot.",
+    )
 
 
 SinkChoice = Literal["prefect-secret", "file", "operator"]

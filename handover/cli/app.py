@@ -225,6 +225,7 @@ def _stack_api_url() -> None:
     try:
         from handover.settings import Settings
 
+        from .record import store_url
         from .stack import StackPaths, running
 
         record = running(StackPaths.of(Settings()))
@@ -232,7 +233,7 @@ def _stack_api_url() -> None:
         return
     if record is not None and record.ready and "prefect-server" in record.alive_parts():
         os.environ["PREFECT_API_URL"] = record.prefect_api_url
-        os.environ.setdefault("HANDOVER_STORE__URL", record.store_url)
+        os.environ.setdefault("HANDOVER_STORE__URL", store_url(record, Settings()))
 
 
 # Commands that never parse event logs: they skip importing polars and the usage store

@@ -21,6 +21,7 @@ from handover.errors import ConfigError, MigrationError
 from handover.settings import Settings
 
 from . import prefect_api
+from .record import store_url
 from .stack import StackPaths, running
 
 if TYPE_CHECKING:
@@ -57,7 +58,10 @@ def target(settings: Settings) -> Target:
     record = running(StackPaths.of(settings))
     if record is not None and record.ready and "prefect-server" in record.alive_parts():
         return Target(
-            record.prefect_api_url, record.ui_url, record.store_url, record.salesforce_info
+            record.prefect_api_url,
+            record.ui_url,
+            store_url(record, settings),
+            record.salesforce_info,
         )
     api_url = os.environ.get("PREFECT_API_URL")
     if not api_url:

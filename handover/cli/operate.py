@@ -301,11 +301,12 @@ def status_cmd(
     from handover.settings import Settings
     from handover.store.ledger import Ledger
 
+    from .record import store_url
     from .stack import StackPaths, running
 
     settings = Settings()
     record = running(StackPaths.of(settings))
-    url = record.store_url if record is not None else settings.store.url
+    url = store_url(record, settings) if record is not None else settings.store.url
     try:
         with Ledger(url) as ledger:
             migrations = ledger.migrations()

@@ -97,7 +97,11 @@ def stack_summary(record: UpRecord, paths: StackPaths) -> Group:
         table.add_row("Salesforce emulator", _here(record.salesforce_info))
     if record.slack_info:
         table.add_row("Slack emulator", _here(record.slack_info))
-    table.add_row("store", record.store_url)
+    table.add_row("store", _no_password(record.store_url))
+    table.add_row("Prefect database", record.prefect_database)
+    workers = [p for p in record.pids if p == "worker" or p.startswith("worker-")]
+    if len(workers) > 1:
+        table.add_row("workers", f"{len(workers)} on the pool")
     table.add_row("logs", _here(str(paths.logs)) + "/")
     emulator = f" --emulator {_here(record.salesforce_info)}" if record.salesforce_info else ""
     steps = [
@@ -108,6 +112,15 @@ def stack_summary(record: UpRecord, paths: StackPaths) -> Group:
         "handover down",
     ]
     return Group(table, Text("Next:"), *(Text(f"  {step}", style="cyan") for step in steps))
+
+
+def _no_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
 
 
 def _here(path: str) -> str:
