@@ -233,7 +233,10 @@ def _stack_api_url() -> None:
         return
     if record is not None and record.ready and "prefect-server" in record.alive_parts():
         os.environ["PREFECT_API_URL"] = record.prefect_api_url
-        os.environ.setdefault("HANDOVER_STORE__URL", store_url(record, Settings()))
+        try:
+            os.environ.setdefault("HANDOVER_STORE__URL", store_url(record, Settings()))
+        except Exception:  # a password up.json leaves out: the command that opens the store says so
+            pass
 
 
 # Commands that never parse event logs: they skip importing polars and the usage store

@@ -306,8 +306,8 @@ def status_cmd(
 
     settings = Settings()
     record = running(StackPaths.of(settings))
-    url = store_url(record, settings) if record is not None else settings.store.url
     try:
+        url = store_url(record, settings) if record is not None else settings.store.url
         with Ledger(url) as ledger:
             migrations = ledger.migrations()
     except HandoverError as e:

@@ -164,7 +164,14 @@ def store_url(record: UpRecord, settings: Settings) -> str:
     which comes from this process's settings (HANDOVER_STORE__URL) when they name the same
     database."""
     mine = absolute_store_url(settings.store.url, Path(record.project))
-    return mine if shown_url(mine) == record.store_url else record.store_url
+    if shown_url(mine) == record.store_url:
+        return mine
+    if "***" in record.store_url:
+        raise StackError(
+            f"the stack's store is {record.store_url}: set HANDOVER_STORE__URL to it, with "
+            "its password, as for `handover up` (up.json never holds the password)"
+        )
+    return record.store_url
 
 
 def token_key(paths: StackPaths) -> str:
