@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -233,10 +234,9 @@ def _stack_api_url() -> None:
         return
     if record is not None and record.ready and "prefect-server" in record.alive_parts():
         os.environ["PREFECT_API_URL"] = record.prefect_api_url
-        try:
+        # Without the password up.json leaves out, the command that opens the store says so.
+        with contextlib.suppress(Exception):
             os.environ.setdefault("HANDOVER_STORE__URL", store_url(record, Settings()))
-        except Exception:  # a password up.json leaves out: the command that opens the store says so
-            pass
 
 
 # Commands that never parse event logs: they skip importing polars and the usage store
