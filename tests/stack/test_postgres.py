@@ -117,18 +117,10 @@ def test_two_migrations_at_once_a_refused_third_and_a_discovery_between(
     )
 
     # Both started at once, neither followed: one run on each worker.
+    to_file = ["--sink", "file", "--sink-target", str(creds)]
     started = [
         pg_stack.json("migrate", "--finding", wms, "--no-follow"),
-        pg_stack.json(
-            "migrate",
-            "--finding",
-            mule,
-            "--no-follow",
-            "--sink",
-            "file",
-            "--sink-target",
-            str(creds),
-        ),  # fmt: skip
+        pg_stack.json("migrate", "--finding", mule, "--no-follow", *to_file),
     ]
     ids = [s["migration_id"] for s in started]
     eventually(
