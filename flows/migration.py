@@ -22,7 +22,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from handover.errors import ConfigError, MigrationError
+from handover.errors import ConfigError, MigrationError, ReadOnlyRefused
 from handover.migration.actions import freeze_actions
 from handover.migration.apply import apply_actions
 from handover.migration.summary import change_lines, consequence, preview_json, step_json
@@ -66,6 +66,17 @@ def run_name() -> str:
     return slug("migrate", name)
 
 
+def refuse_in_discovery_only_mode(settings: Settings) -> None:
+    """Discovery-only mode never writes: no migration starts, not even a dry run (its
+    probes read connected apps through the Metadata API, which is a POST)."""
+    if settings.salesforce.read_only:
+        raise ReadOnlyRefused(
+            "handover runs in discovery-only mode (HANDOVER_SALESFORCE__READ_ONLY=true): "
+            "migrations are refused. Unset it where the worker runs (and grant the "
+            "migration's permissions: docs/production.md) to migrate."
+        )
+
+
 def refuse_without_approvals(settings: Settings) -> None:
     """Gates need Slack and the approval service: without them nobody could approve, so
     a migration that writes refuses to start (a dry run needs neither)."""
@@ -103,6 +114,7 @@ def migrate(
     "after"}``), a migration's its ledger entries with their status. Run again with the
     same ``migration_id`` to continue a migration."""
     settings = Settings()
+    refuse_in_discovery_only_mode(settings)
     chosen_route = check_route(route)
     sink_kind(sink, settings.cutover)  # a bad sink is refused before anything else
     if migration_id:

@@ -2,6 +2,7 @@
 
 HandoverError
 ├── ConfigError (also ValueError)      bad or missing configuration
+│   └── ReadOnlyRefused                a write refused in discovery-only mode
 ├── StoreError                         the handover store could not be opened, written or read
 │   └── PlanIntegrityError             a saved plan no longer matches its hash
 ├── SalesforceGatewayError             a call to the org failed
@@ -28,6 +29,11 @@ class HandoverError(Exception):
 
 class ConfigError(HandoverError, ValueError):
     pass
+
+
+class ReadOnlyRefused(ConfigError):
+    """A call that could change the org, refused before it was sent: handover runs in
+    discovery-only mode (HANDOVER_SALESFORCE__READ_ONLY)."""
 
 
 class StoreError(HandoverError):

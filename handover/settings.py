@@ -34,6 +34,10 @@ class SalesforceSettings(BaseModel):
     retry_base_delay_seconds: float = Field(
         2.0, description="First retry delay; each further retry doubles it (with jitter)."
     )
+    read_only: bool = Field(
+        False,
+        description="Discovery-only mode: every call to the org that could change it (anything but a read, besides logging in) is refused before it is sent, and migrations (dry runs included) refuse to start. For a first install, or an identity granted read permissions only.",
+    )
 
 
 class SlackSettings(BaseModel):

@@ -48,6 +48,7 @@ def preflight(settings: Settings, org: str | None, emulator: Path | None) -> Any
         config,
         api_version=settings.salesforce.api_version,
         timeout=settings.salesforce.timeout_seconds,
+        read_only=settings.salesforce.read_only,
     )
     gateway = SalesforceGateway(sf, org_name=config.name)
     gateway.org_id()

@@ -147,6 +147,10 @@ def migrate_cmd(
 
     settings = Settings()
     try:
+        if settings.salesforce.read_only:
+            from flows.migration import refuse_in_discovery_only_mode
+
+            refuse_in_discovery_only_mode(settings)
         where = m.target(settings)
         info = str(emulator.resolve()) if emulator else None
         if info is None and org is None:

@@ -27,12 +27,13 @@ import json
 import tomllib
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import requests
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
 from simple_salesforce import Salesforce
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ReadOnlyRefused
 from ..models import HANDOVER_CLIENT
 from .sf_cli import stored_login
 from .translate import translated
@@ -158,22 +159,46 @@ def resolve(
     return chosen
 
 
-class _TimeoutSession(requests.Session):
-    """simple-salesforce sets no timeout; a production tool must never hang forever."""
+# The only calls besides reads a discovery-only session makes: logging in.
+LOGIN_PATHS = ("/services/oauth2/token", "/services/Soap/u/")
 
-    def __init__(self, timeout: float) -> None:
+
+class _TimeoutSession(requests.Session):
+    """simple-salesforce sets no timeout; a production tool must never hang forever. In
+    discovery-only mode (``read_only``) every request that could change the org is refused
+    here, before it is sent: one place every call to the org goes through."""
+
+    def __init__(self, timeout: float, *, read_only: bool = False) -> None:
         super().__init__()
         self.default_timeout = timeout
+        self.read_only = read_only
 
-    def request(self, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+    def request(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        if self.read_only and not _is_read(str(method), str(url)):
+            path = urlsplit(str(url)).path
+            raise ReadOnlyRefused(
+                f"refused {str(method).upper()} {path}: handover runs in discovery-only mode "
+                "(HANDOVER_SALESFORCE__READ_ONLY), which reads and never writes; unset it to "
+                "migrate"
+            )
         kwargs.setdefault("timeout", self.default_timeout)
-        return super().request(*args, **kwargs)
+        return super().request(method, url, *args, **kwargs)
 
 
-def login(config: OrgConfig, *, api_version: str, timeout: float) -> Salesforce:
-    """A logged-in simple-salesforce client (errors translated, secrets never echoed)."""
+def _is_read(method: str, url: str) -> bool:
+    if method.upper() in ("GET", "HEAD"):
+        return True
+    path = urlsplit(url).path
+    return method.upper() == "POST" and path.startswith(LOGIN_PATHS)
+
+
+def login(
+    config: OrgConfig, *, api_version: str, timeout: float, read_only: bool = False
+) -> Salesforce:
+    """A logged-in simple-salesforce client (errors translated, secrets never echoed);
+    with ``read_only``, one that refuses every write before sending it."""
     config.check()
-    session = _TimeoutSession(timeout)
+    session = _TimeoutSession(timeout, read_only=read_only)
     # Every call handover makes names it, so the event logs tell its own traffic apart.
     session.headers["Sforce-Call-Options"] = f"client={HANDOVER_CLIENT}"
     with translated(f"logging in to {config.name}"):
