@@ -297,6 +297,7 @@ def _next(console: Console, record: UpRecord, info: Path, finding: dict[str, Any
     console.rule("The stack is still up")
     console.print(f"Prefect UI (runs, the migration reports, plans): [link]{record.ui_url}[/link]")
     for command in (
+        "handover findings",
         "handover status",
         f"handover plan --finding {finding['finding_id']} --emulator {_here(info)}",
         "handover down",

@@ -11,6 +11,7 @@ a crash) carries the same one.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -215,10 +216,20 @@ def result(where: Target, view: View, *, dry_run: bool) -> dict[str, Any]:
         "outcome": status.outcome if status is not None else None,
         # Why it ended: the ledger's reason, or Prefect's message for a run that stopped
         # before it opened the migration (no saved plan, a configuration refused).
-        "outcome_reason": status.outcome_reason if status is not None else view.message,
+        "outcome_reason": status.outcome_reason
+        if status is not None
+        else plain_reason(view.message),
         "dry_run": status.dry_run if status is not None else dry_run,
         "steps": steps_json(entries, status.dry_run if status is not None else dry_run),
     }
+
+
+def plain_reason(message: str | None) -> str | None:
+    """Prefect's message for a run that raised, as a person reads it: the error's own
+    words, without "Flow run encountered an exception: MigrationError: "."""
+    if message is None:
+        return None
+    return re.sub(r"^Flow run encountered an exception: [A-Za-z_.]+: ", "", message)
 
 
 def exit_code(view: View) -> int:
