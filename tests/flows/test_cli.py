@@ -145,3 +145,37 @@ def test_a_refused_plan_ends_with_its_reasons_and_no_log_flood(emulator_info, di
     assert lines[0].startswith(f"planning {flagged[0]['finding_id']}: ")
     assert any(line.startswith("no plan: ") for line in lines)
     assert "Traceback" not in proc.stderr and "| INFO" not in proc.stderr and len(lines) < 12
+
+
+def test_a_bad_setting_is_one_line_not_a_traceback(tmp_path):
+    env = _env(tmp_path) | {"HANDOVER_APPROVALS__APPROVERS": "U1,["}
+    proc = subprocess.run(
+        [str(HANDOVER), "status"], capture_output=True, text=True, env=env, timeout=60,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("error: bad setting: HANDOVER_APPROVALS__APPROVERS: ")
+
+
+def test_a_stopped_emulator_is_unreachable_not_transient(tmp_path):
+    """The demo's old trap: an info file whose emulator is gone."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ca = tmp_path / "ca.pem"
+    ca.write_text("")
+    info = tmp_path / "info.json"
+    info.write_text(json.dumps({
+        "instance_url": f"https://127.0.0.1:{port}", "ca_bundle": str(ca),
+        "access_token": "00D!x", "org_name": "Gone",
+    }))  # fmt: skip
+    proc = subprocess.run(
+        [str(HANDOVER), "discover", "--emulator", str(info)],
+        capture_output=True, text=True, env=_env(tmp_path), timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    [line] = proc.stderr.strip().splitlines()
+    assert "unreachable" in line and "transient" not in line and "retrying" not in line
