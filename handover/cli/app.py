@@ -241,9 +241,11 @@ def _stack_api_url() -> None:
 
 # Commands that never parse event logs: they skip importing polars and the usage store
 # (seconds of start-up for `handover status`).
+# discover and plan tune it just before their flows import it, after their first line.
 _WITHOUT_POLARS = frozenset(
-    {"up", "down", "status", "migrate", "resume", "findings", "dismiss", "approvals"}
-)
+    {"up", "down", "status", "migrate", "resume", "findings", "dismiss", "approvals",
+     "discover", "plan"}
+)  # fmt: skip
 
 
 def settings_error(error: Exception) -> str:

@@ -37,13 +37,22 @@ def fail(error: Exception, code: int = CONFIG_EXIT) -> NoReturn:
     raise typer.Exit(code)
 
 
-def preflight(settings: Settings, org: str | None, emulator: Path | None) -> Any:
+def org_config(settings: Settings, org: str | None, emulator: Path | None) -> Any:
+    """The org's entry (orgs file or emulator info): a bad one is one message now."""
+    from handover.salesforce.connection import resolve
+
+    return resolve(settings.salesforce.orgs_file, org, emulator, settings.salesforce.default_org)
+
+
+def preflight(
+    settings: Settings, org: str | None, emulator: Path | None, config: Any = None
+) -> Any:
     """Log in and check every permission discovery needs, without Prefect: one message
     saying what to fix, before any run exists. The gateway, logged in."""
     from handover.salesforce import SalesforceGateway
-    from handover.salesforce.connection import login, resolve
+    from handover.salesforce.connection import login
 
-    config = resolve(settings.salesforce.orgs_file, org, emulator, settings.salesforce.default_org)
+    config = config or org_config(settings, org, emulator)
     sf = login(
         config,
         api_version=settings.salesforce.api_version,
@@ -54,6 +63,13 @@ def preflight(settings: Settings, org: str | None, emulator: Path | None) -> Any
     gateway.org_id()
     gateway.preflight()
     return gateway
+
+
+def _flows_ahead() -> None:
+    """Polars reads its tuning when it is first imported: before the flow modules."""
+    from handover.usage.parse import tune_polars
+
+    tune_polars(os.environ)
 
 
 def ui_url() -> str | None:
@@ -76,13 +92,16 @@ def discover(
     verbose: bool,
 ) -> None:  # fmt: skip
     settings = Settings()
+    days = window_days or settings.detection.window_days
     try:
-        gateway = preflight(settings, org, emulator)
+        config = org_config(settings, org, emulator)
+        say(f"discovery of {config.name}, the last {days} days: logging in …")
+        gateway = preflight(settings, org, emulator, config)
     except HandoverError as e:
         fail(e)
-    days = window_days or settings.detection.window_days
-    say(f"discovery of {gateway.org_name} ({gateway.org_id()}), the last {days} days")
+    say(f"logged in to {gateway.org_name} ({gateway.org_id()}), every permission it needs there")
     ui = ui_url()
+    _flows_ahead()
     from flows.discovery import discover as flow
 
     from .runview import watching
@@ -113,11 +132,12 @@ def plan(
     settings = Settings()
     try:
         found = _finding(settings, finding)
+        say(f"planning {found.finding_id}: {found.app_name} as {found.username}")
         preflight(settings, org, emulator)
     except HandoverError as e:
         fail(e)
-    say(f"planning {found.finding_id}: {found.app_name} as {found.username}")
     ui = ui_url()
+    _flows_ahead()
     from flows.plan import plan as flow
 
     from .runview import watching

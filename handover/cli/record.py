@@ -12,7 +12,6 @@ from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel
-from sqlalchemy.engine import make_url
 
 from handover.errors import StackError
 from handover.settings import Settings
@@ -137,6 +136,8 @@ def write_record(paths: StackPaths, record: UpRecord) -> None:
 def absolute_store_url(url: str, project: Path) -> str:
     """The store URL with a relative SQLite path made absolute (from ``project``): the
     worker's flows run in the code's directory, and every process must open one file."""
+    from sqlalchemy.engine import make_url  # here: an import every command needn't pay
+
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return url
@@ -153,6 +154,8 @@ def absolute_store_url(url: str, project: Path) -> str:
 
 def shown_url(url: str) -> str:
     """A database URL with its password hidden: what up.json and the terminal show."""
+    from sqlalchemy.engine import make_url
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:

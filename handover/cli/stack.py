@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy.engine import make_url
 
 from handover.errors import StackError
 from handover.settings import Settings
@@ -123,6 +122,8 @@ def shown_database(url: SecretStr | None) -> str:
     """The database URL as up.json and the summary show it: no password."""
     if url is None:
         return "sqlite (under PREFECT_HOME)"
+    from sqlalchemy.engine import make_url
+
     try:
         return make_url(url.get_secret_value()).render_as_string(hide_password=True)
     except Exception:
