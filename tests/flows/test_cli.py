@@ -177,5 +177,7 @@ def test_a_stopped_emulator_is_unreachable_not_transient(tmp_path):
         capture_output=True, text=True, env=_env(tmp_path), timeout=60,
     )  # fmt: skip
     assert proc.returncode == 2
-    [line] = proc.stderr.strip().splitlines()
-    assert "unreachable" in line and "transient" not in line and "retrying" not in line
+    said, line = proc.stderr.strip().splitlines()
+    assert said.startswith("discovery of Gone")
+    assert line.startswith("error: ") and "unreachable" in line
+    assert "transient" not in line and "retrying" not in line
