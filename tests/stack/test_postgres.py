@@ -159,7 +159,7 @@ def _submissions(api_url: str) -> list[tuple[str, str]]:
     """(worker name, flow run id) of every `prefect.worker.submitted-flow-run` event."""
     import httpx
 
-    body = {"filter": {"event": {"name": ["prefect.worker.submitted-flow-run"]}}, "limit": 200}
+    body = {"filter": {"event": {"name": ["prefect.worker.submitted-flow-run"]}}, "limit": 50}
     events = httpx.post(f"{api_url}/events/filter", json=body, timeout=30).json()["events"]
     out = []
     for e in events:
