@@ -153,13 +153,18 @@ def _latest_run(ui: str, flow: str) -> dict[str, Any]:
 def test_the_latest_discovery_run_and_its_findings(story: dict[str, Any], page: Any) -> None:
     ui = story["ui"]
     page.goto(f"{ui}/runs")
-    page.get_by_text("discover-loomis-logistics").first.click()  # as a person finds it
-    page.get_by_text("Completed").first.wait_for(state="visible", timeout=60_000)
+    # As a person finds it: the run's name in the list, a link to its page.
+    page.get_by_role("link", name="discover-loomis-logistics").first.click()
+    page.wait_for_url("**/runs/flow-run/**", timeout=60_000)
+    page.get_by_text("Task Runs", exact=True).first.wait_for(state="visible", timeout=60_000)
     text = str(page.inner_text("body"))
-    assert "discover-loomis-logistics" in text and "Task Runs" in text
+    assert "discover-loomis-logistics" in text and "Completed" in text
+    assert page.url.endswith(_latest_run(ui, "discover")["id"])
     page.screenshot(path=str(OUTPUT / "01-discovery-run.png"), full_page=True)
-    page.get_by_role("tab", name="Artifacts").click()
-    page.get_by_text("discovery-findings").first.wait_for(state="visible", timeout=60_000)
+    page.get_by_text("Artifacts", exact=True).last.click()  # the run's Artifacts tab
+    page.get_by_text("Discovery findings for Loomis Logistics").first.wait_for(
+        state="visible", timeout=60_000
+    )
     page.screenshot(path=str(OUTPUT / "02-discovery-run-artifacts.png"), full_page=True)
     artifact = _latest_artifact(ui, "discovery-findings")
     assert artifact["flow_run_id"] == _latest_run(ui, "discover")["id"]
