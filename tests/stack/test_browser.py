@@ -142,11 +142,14 @@ def _latest_artifact(ui: str, key: str) -> dict[str, Any]:
 
 
 def _latest_run(ui: str, flow: str) -> dict[str, Any]:
-    runs = httpx.post(
-        f"{ui}/api/flow_runs/filter",
-        json={"flows": {"name": {"any_": [flow]}}, "sort": "START_TIME_DESC", "limit": 1},
-        timeout=30,
-    ).json()
+    """The flow's latest completed run (the daily schedule's runs wait, not started)."""
+    body = {
+        "flows": {"name": {"any_": [flow]}},
+        "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}},
+        "sort": "START_TIME_DESC",
+        "limit": 1,
+    }
+    runs = httpx.post(f"{ui}/api/flow_runs/filter", json=body, timeout=30).json()
     return dict(runs[0])
 
 
