@@ -14,7 +14,9 @@ export PREFECT_HOME := $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
-export PREFECT_LOGGING_LEVEL ?= WARNING
+# Tests keep Prefect's logging at WARNING; the demo's runs log INFO to the UI (the CLI keeps
+# Prefect's lines off the terminal by itself).
+TEST_ENV := PREFECT_LOGGING_LEVEL=$${PREFECT_LOGGING_LEVEL:-WARNING}
 
 .PHONY: install demo test test-all bench lint format typecheck clean sf-cli chromium
 
@@ -33,10 +35,10 @@ demo: $(STAMP)
 # `make test` skips the tests marked slow (migrations through a running stack, the crash
 # test: several minutes on 2 cores); `make test-all` runs them too.
 test: $(STAMP)
-	$(PY) -m pytest -q -m "not slow"
+	$(TEST_ENV) $(PY) -m pytest -q -m "not slow"
 
 test-all: $(STAMP)
-	$(PY) -m pytest -q
+	$(TEST_ENV) $(PY) -m pytest -q
 
 bench: $(STAMP)
 	$(PY) benchmarks/query.py

@@ -65,7 +65,10 @@ def emulator_serve(
         raise typer.Exit(2) from None
     running = prepare(spec, port=port or None, state_dir=state_dir, follow_wall_clock=True)
     if backfill_days:
-        report = backfill(running.org, spec, backfill_days)
+        from .runview import backfill_progress
+
+        with backfill_progress(console, backfill_days) as on_day:
+            report = backfill(running.org, spec, backfill_days, on_day=on_day)
         console.print(
             f"backfilled {backfill_days} days: {report.api_calls:,} API calls, {report.logins:,} logins"
         )

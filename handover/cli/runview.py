@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -134,3 +135,24 @@ def watching(console: Console, what: str, *, ui_url: str | None, verbose: bool) 
         c = handler.counts
         if c.files_done:
             console.print(f"ingested {c.files_done} log files, {c.rows:,} rows", highlight=False)
+
+
+@contextmanager
+def backfill_progress(console: Console, days: int) -> Iterator[Any]:
+    """The emulator's backfill, day by day: a bar on a terminal, a line a day in a log
+    (`handover up` keeps the emulator's output in .handover/logs/)."""
+    progress = Progress(
+        SpinnerColumn(), TextColumn("backfilling"), BarColumn(bar_width=24),
+        MofNCompleteColumn(), TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
+        console=console, transient=True, disable=not console.is_terminal,
+    )  # fmt: skip
+    task = progress.add_task("backfill", total=days, detail="")
+
+    def on_day(day: Any, report: Any) -> None:
+        detail = f"{day} · {report.api_calls:,} API calls"
+        progress.update(task, advance=1, detail=detail)
+        if not console.is_terminal:
+            console.print(f"backfilled {detail}", markup=False, highlight=False)
+
+    with progress:
+        yield on_day

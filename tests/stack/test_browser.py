@@ -59,7 +59,8 @@ def _browser_or_skip() -> None:
 def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A stack where discovery ran, one migration ended and another waits at a gate."""
     _browser_or_skip()
-    for stack in bring_up(tmp_path_factory.mktemp("ui-project")):
+    # INFO, as a person's stack logs: the runs' pages show their log lines.
+    for stack in bring_up(tmp_path_factory.mktemp("ui-project"), PREFECT_LOGGING_LEVEL="INFO"):
         yield _tell_the_story(stack)
 
 
@@ -182,7 +183,7 @@ def test_a_migration_paused_at_its_gate_and_its_plan(story: dict[str, Any], page
     ui, waiting = story["ui"], story["waiting"]
     text = _open(
         page, waiting["ui_url"], "04-migration-at-gate.png",
-        "migrate-mulesoft-netsuite-connector", "Suspended",
+        "migrate-mulesoft-netsuite-connector", "Suspended", "Beginning flow run",
     )  # fmt: skip
     assert "Task Runs" in text
     artifact = _latest_artifact(ui, f"access-plan-{story['mulesoft']}")
@@ -197,7 +198,7 @@ def test_the_final_report_of_a_finished_migration(story: dict[str, Any], page: A
     ui, done = story["ui"], story["done"]
     text = _open(
         page, done["ui_url"], "06-migration-done.png",
-        "migrate-warehouse-management-system", "Completed",
+        "migrate-warehouse-management-system", "Completed", "Beginning flow run",
     )  # fmt: skip
     artifact = _latest_artifact(ui, f"migration-{done['migration_id']}")
     text = _open(
