@@ -175,6 +175,7 @@ def test_the_latest_discovery_run_and_its_findings(story: dict[str, Any], page: 
     text = _open(
         page, f"{ui}/artifacts/artifact/{artifact['id']}", "03-findings-artifact.png",
         "Discovery findings for Loomis Logistics", "MuleSoft NetSuite Connector",
+        "dana.reyes@loomis-logistics.com",  # a cell of the table itself
     )  # fmt: skip
     assert "dana.reyes@loomis-logistics.com" in text and "Warehouse Management System" in text
 
@@ -189,7 +190,7 @@ def test_a_migration_paused_at_its_gate_and_its_plan(story: dict[str, Any], page
     artifact = _latest_artifact(ui, f"access-plan-{story['mulesoft']}")
     text = _open(
         page, f"{ui}/artifacts/artifact/{artifact['id']}", "05-plan-artifact.png",
-        "MuleSoft NetSuite Connector",
+        "MuleSoft NetSuite Connector", "What changes", "Provenance",  # the body's headings
     )  # fmt: skip
     assert re.search(r"[Pp]ermission set", text) and "dana.reyes@loomis-logistics.com" in text
 
@@ -204,6 +205,7 @@ def test_the_final_report_of_a_finished_migration(story: dict[str, Any], page: A
     text = _open(
         page, f"{ui}/artifacts/artifact/{artifact['id']}", "07-migration-report.png",
         done["migration_id"], "Warehouse Management System",
+        "What changed", "Approvals", "Verification: ",  # the report's own headings
     )  # fmt: skip
     assert "successful" in text.lower()
     assert len(list(OUTPUT.glob("*.png"))) == 7
