@@ -14,9 +14,11 @@ export PREFECT_HOME := $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
-export PREFECT_LOGGING_LEVEL ?= WARNING
+# Tests keep Prefect's logging at WARNING; the demo's runs log INFO to the UI (the CLI keeps
+# Prefect's lines off the terminal by itself).
+TEST_ENV := PREFECT_LOGGING_LEVEL=$${PREFECT_LOGGING_LEVEL:-WARNING}
 
-.PHONY: install demo test test-all bench lint format typecheck clean sf-cli
+.PHONY: install demo test test-all bench lint format typecheck clean sf-cli chromium
 
 install: $(STAMP)
 
@@ -33,10 +35,10 @@ demo: $(STAMP)
 # `make test` skips the tests marked slow (migrations through a running stack, the crash
 # test: several minutes on 2 cores); `make test-all` runs them too.
 test: $(STAMP)
-	$(PY) -m pytest -q -m "not slow"
+	$(TEST_ENV) $(PY) -m pytest -q -m "not slow"
 
 test-all: $(STAMP)
-	$(PY) -m pytest -q
+	$(TEST_ENV) $(PY) -m pytest -q
 
 bench: $(STAMP)
 	$(PY) benchmarks/query.py
@@ -74,6 +76,13 @@ $(SF_STAMP):
 	npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
 		--prefix $(SF_TOOLS) $(SF_NODE_PACKAGE)@$(SF_NODE_VERSION) @salesforce/cli@$(SF_CLI_VERSION)
 	@touch $@
+
+# Debian's Chromium, driven by Playwright for Python through its executable path
+# (tests/stack/test_browser.py): a browser download at run time is not possible here.
+chromium:
+	@command -v chromium >/dev/null || { echo "chromium is missing: installing Debian's chromium"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| { echo "make chromium needs apt-get install chromium (Debian)"; exit 1; }; }
 
 clean:
 	rm -rf $(VENV) .prefect .pytest_cache .mypy_cache .ruff_cache

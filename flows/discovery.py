@@ -17,7 +17,7 @@ from handover.settings import Settings
 from handover.usage import UsageStore
 from handover.usage.parse import tune_polars
 from tasks.connect import open_org
-from tasks.detect import classify_window, save_findings
+from tasks.detect import classify_window, dismissed_findings, save_findings
 from tasks.ingest import (
     ingest_api_events,
     ingest_event_log_file,
@@ -27,13 +27,14 @@ from tasks.ingest import (
     snapshot_org,
     update_coverage,
 )
+from tasks.names import discovery_run_name
 from tasks.report import post_slack_digest, publish_discovery_report, run_url
 from tasks.retry import io_options
 
 tune_polars(os.environ)  # a worker imports this module before it runs the flow
 
 
-@flow(name="discover", log_prints=False)
+@flow(name="discover", flow_run_name=discovery_run_name, log_prints=False)
 def discover(
     org: str | None = None, emulator_info: str | None = None, window_days: int | None = None
 ) -> list[dict[str, Any]]:
@@ -58,6 +59,12 @@ def discover(
         snapshot = snapshot_org.with_options(**io)(gateway, store, org_id)
         files = list_event_log_files.with_options(**io)(gateway)
         new_files = new_event_log_files(store, org_id, files)
+        logger.info(
+            "%d of %d listed event log files are new",
+            len(new_files),
+            len(files),
+            extra={"files_to_ingest": len(new_files)},
+        )
         rows = sum(
             ingest_event_log_file.with_options(**io)(gateway, store, org_id, meta)
             for meta in new_files
@@ -80,7 +87,8 @@ def discover(
         save_findings(store, org_id, run_id, org_now, gateway.api_calls, stats, findings)
 
     publish_discovery_report(gateway.org_name, findings, coverage.as_dict(), stats)
-    post_slack_digest(settings.slack, findings, gateway.org_name, run_url())
+    dismissed = dismissed_findings(settings.store.url, org_id)
+    post_slack_digest(settings.slack, findings, gateway.org_name, run_url(), dismissed)
     logger.info(
         "%d findings (%d integrations under human accounts); %d Salesforce API calls",
         len(findings),

@@ -16,14 +16,13 @@ A dry run is decided first: it asks nothing, writes nothing, and lists every wri
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from handover.errors import ConfigError, MigrationError
+from handover.errors import ConfigError, MigrationError, ReadOnlyRefused
 from handover.migration.actions import freeze_actions
 from handover.migration.apply import apply_actions
 from handover.migration.steps import extensions_before, inconclusive_gate, may_extend
@@ -45,6 +44,7 @@ from tasks.decommission import (
     decommission_writes,
     freeze,
 )
+from tasks.names import slug
 from tasks.plan import load_saved_plan
 from tasks.provision import provision, provisioning_writes
 from tasks.report import notify_thread, publish_migration_report, run_url
@@ -65,7 +65,18 @@ def run_name() -> str:
         name = plan.app_name if plan is not None else finding_id
     except Exception:  # a name is never worth failing the run for
         name = finding_id
-    return "migrate-" + (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "app")
+    return slug("migrate", name)
+
+
+def refuse_in_discovery_only_mode(settings: Settings) -> None:
+    """Discovery-only mode never writes: no migration starts, not even a dry run (its
+    probes read connected apps through the Metadata API, which is a POST)."""
+    if settings.salesforce.read_only:
+        raise ReadOnlyRefused(
+            "handover runs in discovery-only mode (HANDOVER_SALESFORCE__READ_ONLY=true): "
+            "migrations are refused. Unset it where the worker runs (and grant the "
+            "migration's permissions: docs/production.md) to migrate."
+        )
 
 
 def refuse_without_approvals(settings: Settings) -> None:
@@ -105,6 +116,7 @@ def migrate(
     "after"}``), a migration's its ledger entries with their status. Run again with the
     same ``migration_id`` to continue a migration."""
     settings = Settings()
+    refuse_in_discovery_only_mode(settings)
     chosen_route = check_route(route)
     sink_kind(sink, settings.cutover)  # a bad sink is refused before anything else
     if migration_id:

@@ -19,6 +19,7 @@ from handover.settings import Settings
 from handover.store.plans import PlanStore
 from handover.usage import UsageStore
 from tasks.connect import open_org
+from tasks.names import plan_run_name
 from tasks.plan import (
     load_finding,
     make_plan,
@@ -32,7 +33,7 @@ from tasks.plan import (
 from tasks.retry import io_options
 
 
-@flow(name="plan", log_prints=False)
+@flow(name="plan", flow_run_name=plan_run_name, log_prints=False)
 def plan(
     finding_id: str,
     org: str | None = None,

@@ -2,11 +2,13 @@
 
 HandoverError
 ├── ConfigError (also ValueError)      bad or missing configuration
+│   └── ReadOnlyRefused                a write refused in discovery-only mode
 ├── StoreError                         the handover store could not be opened, written or read
 │   └── PlanIntegrityError             a saved plan no longer matches its hash
 ├── SalesforceGatewayError             a call to the org failed
 │   ├── AuthenticationError            credentials rejected or expired
 │   ├── PermissionDenied               handover's own user lacks a permission
+│   ├── OrgUnreachable                 nothing answers at the org's address (refused, no DNS)
 │   └── TransientSalesforceError       worth retrying (503, UNABLE_TO_LOCK_ROW, limits)
 ├── EvidenceError                      not enough evidence to act on
 ├── MigrationError                     a migration step cannot go on as planned
@@ -27,6 +29,11 @@ class HandoverError(Exception):
 
 class ConfigError(HandoverError, ValueError):
     pass
+
+
+class ReadOnlyRefused(ConfigError):
+    """A call that could change the org, refused before it was sent: handover runs in
+    discovery-only mode (HANDOVER_SALESFORCE__READ_ONLY)."""
 
 
 class StoreError(HandoverError):
@@ -52,6 +59,11 @@ class AuthenticationError(SalesforceGatewayError):
 
 class PermissionDenied(SalesforceGatewayError):
     pass
+
+
+class OrgUnreachable(SalesforceGatewayError):
+    """Nothing listens at the org's address (connection refused, a name that does not
+    resolve): a stopped emulator, a wrong My Domain, no network. Not worth retrying."""
 
 
 class TransientSalesforceError(SalesforceGatewayError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from importlib.resources import files
@@ -20,6 +21,7 @@ from .models import (
     LedgerEntry,
     MigrationStatus,
     PlanRefusal,
+    Provenance,
     VerificationResult,
 )
 from .planning.headline import permission_words
@@ -91,8 +93,68 @@ def environment() -> Environment:
         "clip": clip,
         "thousands": lambda n: f"{int(n):,}",
     }
-    env.globals |= {"verdict_label": VERDICT_LABELS.get, "mrkdwn": mrkdwn, "clip": clip}
+    env.globals |= {
+        "verdict_label": VERDICT_LABELS.get,
+        "mrkdwn": mrkdwn,
+        "clip": clip,
+        "provenance_by_object": provenance_by_object,
+    }
     return env
+
+
+@dataclass(frozen=True)
+class ProvenanceRow:
+    """One row of a plan's provenance: one permission, or the fields of one object that
+    one access rests on the same calls for ("Edit 4 fields of Order: ...")."""
+
+    permission: str
+    entry: Provenance  # the first (or only) entry: its justifications stand for all
+    because: str | None = None  # the wording when the entry's own would name one field
+
+
+def provenance_by_object(provenance: list[Provenance]) -> list[tuple[str, list[ProvenanceRow]]]:
+    """The provenance grouped per object (the user's own permissions and the app's access
+    last), fields justified alike folded into one row: a plan of 40 fields reads as a few
+    rows an approver can check, not 40 repeats of the same reason. A field's Read that its
+    own Edit requires counts as alike across fields."""
+    groups: dict[str, list[Provenance]] = {}
+    for p in provenance:
+        obj = p.target.split(".", 1)[0] if p.kind in ("object", "field") else ""
+        groups.setdefault(obj, []).append(p)
+    out: list[tuple[str, list[ProvenanceRow]]] = []
+    for obj in sorted(groups, key=lambda o: (o == "", o)):
+        rows: list[ProvenanceRow] = []
+        fields: dict[tuple[str, str], list[Provenance]] = {}
+        for p in groups[obj]:
+            if p.kind != "field":
+                rows.append(ProvenanceRow(p.permission, p))
+                continue
+            alike = repr([_own_field(j.model_dump(), p.target) for j in p.justifications])
+            fields.setdefault((p.access, alike), []).append(p)
+        for (access, _), same in fields.items():
+            if len(same) == 1:
+                rows.append(ProvenanceRow(same[0].permission, same[0]))
+                continue
+            names = ", ".join(sorted(p.target.split(".", 1)[1] for p in same))
+            label = f"{access.replace('_', ' ').capitalize()} {len(same)} fields of {obj}"
+            needs_own = all(
+                j.kind == "dependency" and j.required_by.endswith(f" {same[0].target}")
+                for j in same[0].justifications
+            )
+            verb = same[0].justifications[0].required_by.split(" ", 1)[0] if needs_own else ""
+            because = f"required by {verb} of each of these fields" if needs_own else None
+            rows.append(ProvenanceRow(f"{label}: {names}", same[0], because))
+        out.append((obj, rows))
+    return out
+
+
+def _own_field(justification: dict[str, Any], target: str) -> dict[str, Any]:
+    """A justification with the field's own name taken out ("Edit Order.Description"
+    required by the field's Edit reads alike for every field)."""
+    needed_by = str(justification.get("required_by") or "")
+    if needed_by.endswith(f" {target}"):
+        justification["required_by"] = needed_by.removesuffix(target) + "<field>"
+    return justification
 
 
 def render_discovery_report(

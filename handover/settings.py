@@ -34,6 +34,10 @@ class SalesforceSettings(BaseModel):
     retry_base_delay_seconds: float = Field(
         2.0, description="First retry delay; each further retry doubles it (with jitter)."
     )
+    read_only: bool = Field(
+        False,
+        description="Discovery-only mode: every call to the org that could change it (anything but a read, besides logging in) is refused before it is sent, and migrations (dry runs included) refuse to start. For a first install, or an identity granted read permissions only.",
+    )
 
 
 class SlackSettings(BaseModel):
@@ -404,6 +408,21 @@ class StackSettings(BaseModel):
         300.0,
         gt=0,
         description="How long `handover up` waits for each part to answer (the emulator's backfill included) before it gives up and stops what it started.",
+    )
+    prefect_database_url: SecretStr | None = Field(
+        None,
+        description="The Prefect server's database (PREFECT_SERVER_DATABASE_CONNECTION_URL), e.g. postgresql+asyncpg://prefect:...@db/prefect; unset: PREFECT_SERVER_DATABASE_CONNECTION_URL from the environment, else SQLite under PREFECT_HOME. Given to the server process only, never written to up.json or a log.",
+    )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="How many process workers `handover up` starts on the pool (parts worker, worker-2, ...): migrations of different integrations run at once.",
+    )
+    worker_limit: int | None = Field(
+        None,
+        ge=1,
+        description="Most flow runs one worker runs at once (prefect worker start --limit); unset: no limit. A run waiting at a gate holds no slot.",
     )
 
 

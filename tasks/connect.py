@@ -17,7 +17,12 @@ from tasks.retry import io_options
 
 @task(name="connect-org", cache_policy=NO_CACHE, persist_result=False)
 def connect_org(config: OrgConfig, settings: SalesforceSettings) -> SalesforceGateway:
-    sf = login(config, api_version=settings.api_version, timeout=settings.timeout_seconds)
+    sf = login(
+        config,
+        api_version=settings.api_version,
+        timeout=settings.timeout_seconds,
+        read_only=settings.read_only,
+    )
     gateway = SalesforceGateway(sf, org_name=config.name)
     # Read the org's id, clock and handover's own user here, so a transient failure is
     # retried with the login.

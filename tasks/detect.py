@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from handover.detect import classify_all
 from handover.models import Finding
 from handover.settings import DetectionSettings
+from handover.store.finding_book import FindingBook
 from handover.usage import UsageStore
 
 
@@ -53,3 +54,10 @@ def save_findings(
     made from."""
     store.save_run(org_id, run_id, org_now, org_now, api_calls, stats)
     store.save_findings(org_id, run_id, findings)
+
+
+@task(name="read-dismissed-findings", cache_policy=NO_CACHE, persist_result=False)
+def dismissed_findings(store_url: str, org_id: str) -> frozenset[str]:
+    """The findings a person set aside (`handover dismiss`): the digest stays quiet about them."""
+    with FindingBook(store_url) as book:
+        return frozenset(book.dismissed(org_id))

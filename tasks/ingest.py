@@ -64,7 +64,13 @@ def ingest_event_log_file(
         path = gateway.download_log_file(meta, Path(tmp) / f"{meta.file_id}.csv")
         result = store.ingest_event_log(org_id, meta, path)
     rows = int(getattr(result, "rows", 0))
-    logger.info("ingested %s of %s: %s rows", meta.event_type, meta.log_date, f"{rows:,}")
+    logger.info(
+        "ingested %s of %s: %s rows",
+        meta.event_type,
+        meta.log_date,
+        f"{rows:,}",
+        extra={"rows_ingested": rows},  # the CLI's progress line counts them
+    )
     return rows
 
 

@@ -77,13 +77,22 @@ def publish_discovery_report(
 
 @task(name="post-slack-digest", cache_policy=NO_CACHE, persist_result=False)
 def post_slack_digest(
-    settings: SlackSettings, findings: list[Finding], org_name: str, run_url: str | None
+    settings: SlackSettings,
+    findings: list[Finding],
+    org_name: str,
+    run_url: str | None,
+    dismissed: frozenset[str] = frozenset(),
 ) -> str:
-    """New findings to Slack; never fails discovery (a Slack outage is logged, not raised)."""
+    """New findings to Slack, but none a person dismissed (`handover dismiss`); never
+    fails discovery (a Slack outage is logged, not raised)."""
     from handover.slack.digest import post_digest
 
     logger = get_run_logger()
-    new = [f for f in findings if f.is_new and f.verdict == "integration_under_human"]
+    new = [
+        f
+        for f in findings
+        if f.is_new and f.verdict == "integration_under_human" and f.finding_id not in dismissed
+    ]
     result = post_digest(settings, new, org_name=org_name, run_url=run_url)
     logger.info("Slack digest: %s", result.detail)
     return result.detail

@@ -1,5 +1,6 @@
-"""Retry policy of the I/O tasks: transient Salesforce errors are retried with exponential
-back-off and jitter; everything else fails at once with its clear message."""
+"""Retry policy of the I/O tasks: transient Salesforce errors (and an org that does not
+answer) are retried with exponential back-off and jitter; everything else fails at once
+with its clear message."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from typing import Any
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
-from handover.errors import TransientSalesforceError
+from handover.errors import OrgUnreachable, TransientSalesforceError
 from handover.settings import Settings
 
 
 def is_transient(task: Any, task_run: Any, state: Any) -> bool:
     try:
         state.result(raise_on_failure=True)
-    except TransientSalesforceError:
+    except (TransientSalesforceError, OrgUnreachable):
+        # An org that does not answer at all may be a network blip inside a run: retried,
+        # and reported as unreachable (not as a transient error) when it stays so.
         return True
     except Exception:
         return False

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import time as _time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -173,11 +173,13 @@ def backfill(
     *,
     seed: int = 7,
     workers: int | None = None,
+    on_day: Callable[[date, BackfillReport], None] | None = None,
 ) -> BackfillReport:
     """Generate `days` full UTC days before the clock's current day (today excluded).
 
     `workers`: processes rendering days in parallel; None picks 2 for big backfills on a
     multi-core machine and 1 otherwise. The result does not depend on it.
+    `on_day`: called after each day is absorbed, with the report so far (progress).
     """
     started = _time.perf_counter()
     store = target.events
@@ -214,11 +216,15 @@ def backfill(
         # spawn, not fork: the emulator serves HTTP from threads, and forking a threaded
         # process can copy a held lock into the child.
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            for result in pool.map(render_day, tasks):
+            for task, result in zip(tasks, pool.map(render_day, tasks), strict=True):
                 _absorb(result, target, store, report, logins, refreshes)
+                if on_day is not None:
+                    on_day(task.day, report)
     else:
         for task in tasks:
             _absorb(render_day(task), target, store, report, logins, refreshes)
+            if on_day is not None:
+                on_day(task.day, report)
 
     logins.extend(last_ui_logins(target, scenario, report))
     logins.sort(key=lambda e: (e.timestamp, e.request_id))

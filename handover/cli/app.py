@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -64,7 +65,10 @@ def emulator_serve(
         raise typer.Exit(2) from None
     running = prepare(spec, port=port or None, state_dir=state_dir, follow_wall_clock=True)
     if backfill_days:
-        report = backfill(running.org, spec, backfill_days)
+        from .runview import backfill_progress
+
+        with backfill_progress(console, backfill_days) as on_day:
+            report = backfill(running.org, spec, backfill_days, on_day=on_day)
         console.print(
             f"backfilled {backfill_days} days: {report.api_calls:,} API calls, {report.logins:,} logins"
         )
@@ -135,9 +139,13 @@ def _preflight(org: str | None, emulator: Path | None) -> None:
     """Check configuration, login and permissions before a flow run starts, so a person
     gets one message saying what to fix (not a flow failure with a traceback)."""
     from handover.settings import Settings
-    from tasks.connect import open_org
 
-    open_org(Settings(), org, emulator).preflight()
+    from .local_runs import preflight
+
+    preflight(Settings(), org, emulator)
+
+
+VERBOSE_HELP = "Show Prefect's log lines here too (they always go to the run, in the UI)."
 
 
 @app.command("discover")
@@ -154,39 +162,24 @@ def discover_cmd(
         help="Days of history to evaluate (default: settings).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the findings as a JSON list."),
+    verbose: bool = typer.Option(False, "--verbose", help=VERBOSE_HELP),
 ) -> None:
-    """Run the discovery flow now and print its findings."""
-    import json
+    """Run the discovery flow now and print its findings.
 
-    from handover.errors import HandoverError
+    Exit codes: 0 done; 2 configuration, an org that cannot be reached or a missing
+    permission (what to fix is printed)."""
+    from .local_runs import discover
 
-    if as_json:
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from flows.discovery import discover
-
-    try:
-        _preflight(org, emulator)
-        findings = discover(
-            org=org, emulator_info=str(emulator) if emulator else None, window_days=window_days
-        )
-    except HandoverError as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from None
-    if as_json:
-        typer.echo(json.dumps(findings, indent=2, default=str))
-        return
-    from .tables import findings_table
-
-    Console().print(findings_table(findings, reasons=True))
-
-
-REFUSED_EXIT = 3  # documented in `handover plan --help`
+    discover(org=org, emulator=emulator, window_days=window_days, as_json=as_json,
+             verbose=verbose)  # fmt: skip
 
 
 @app.command("plan")
 def plan_cmd(
     finding: str = typer.Option(
-        ..., "--finding", help="Finding id from `handover discover` (f-...)."
+        ...,
+        "--finding",
+        help="Finding id from `handover findings` (f-...; a unique start of one will do).",
     ),
     org: str | None = typer.Option(None, "--org", help="Org name from the orgs file."),
     emulator: Path | None = typer.Option(
@@ -198,6 +191,7 @@ def plan_cmd(
         help="Print the plan as JSON: user, permission_set (object_permissions, "
         "field_permissions), blockers, evidence_window, hash, status, ...",
     ),
+    verbose: bool = typer.Option(False, "--verbose", help=VERBOSE_HELP),
 ) -> None:
     """Build the least-privilege plan for one finding and print it. Nothing is written to the org.
 
@@ -206,40 +200,9 @@ def plan_cmd(
     2: a configuration or connection error, or a finding the latest discovery did not report;
     3: no plan: the evidence is insufficient or a plan would break an invariant (reasons printed).
     """
-    import json
+    from .local_runs import plan
 
-    from handover.errors import HandoverError
-
-    if as_json:
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from flows.plan import plan
-
-    try:
-        _preflight(org, emulator)  # config, login and permissions: one clear message
-        result = plan(
-            finding_id=finding, org=org, emulator_info=str(emulator) if emulator else None
-        )
-    except HandoverError as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(2) from None
-    refused = result.get("status") in ("insufficient_evidence", "refused")
-    if as_json:
-        typer.echo(json.dumps(result, indent=2, sort_keys=True))
-    else:
-        from rich.markdown import Markdown
-
-        from handover.models import AccessPlan, PlanRefusal
-        from handover.render import render_plan_markdown
-
-        model = PlanRefusal if refused else AccessPlan
-        Console().print(Markdown(render_plan_markdown(model.model_validate(result))))
-    if refused:
-        # Org data (names, queries) is printed as is: no Rich markup, no wrapping mid-reason.
-        console.print("[red]no plan:[/red] ", end="")
-        console.print(result["headline"], markup=False, highlight=False, soft_wrap=True)
-        for reason in result.get("reasons", []):
-            console.print(f"  - {reason}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(REFUSED_EXIT)
+    plan(finding=finding, org=org, emulator=emulator, as_json=as_json, verbose=verbose)
 
 
 @app.command("demo")
@@ -252,20 +215,23 @@ def demo(
     run(days=days)
 
 
-# The operating stack's commands (up, down, migrate, status, resume) register on `app`.
-from . import audit as _audit  # noqa: E402, F401  (issue 11: audit)
-from . import operate  # noqa: E402, F401
-from . import revoke as _revoke  # noqa: E402, F401  (issue 11: revoke)
+# The operating stack's commands (up, down, migrate, status, resume), the findings'
+# (findings, dismiss), the audit's and the emergency revoke's register on `app`.
+from . import audit as _audit  # noqa: E402, F401
+from . import findings, operate  # noqa: E402, F401
+from . import revoke as _revoke  # noqa: E402, F401
 
 
 def _stack_api_url() -> None:
     """Flows run from this shell (discover, plan) go to the stack's server when one is up
-    here, so they show in its UI; an explicit PREFECT_API_URL wins."""
+    here, so they show in its UI, and read and write its store; an explicit
+    PREFECT_API_URL (or HANDOVER_STORE__URL) wins."""
     if os.environ.get("PREFECT_API_URL"):
         return
     try:
         from handover.settings import Settings
 
+        from .record import store_url
         from .stack import StackPaths, running
 
         record = running(StackPaths.of(Settings()))
@@ -273,15 +239,37 @@ def _stack_api_url() -> None:
         return
     if record is not None and record.ready and "prefect-server" in record.alive_parts():
         os.environ["PREFECT_API_URL"] = record.prefect_api_url
+        # Without the password up.json leaves out, the command that opens the store says so.
+        with contextlib.suppress(Exception):
+            os.environ.setdefault("HANDOVER_STORE__URL", store_url(record, Settings()))
 
 
 # Commands that never parse event logs: they skip importing polars and the usage store
 # (seconds of start-up for `handover status`).
-_WITHOUT_POLARS = frozenset({"up", "down", "status", "migrate", "resume", "revoke"})
+# discover and plan tune it just before their flows import it, after their first line.
+_WITHOUT_POLARS = frozenset(
+    {"up", "down", "status", "migrate", "resume", "findings", "dismiss", "approvals", "revoke",
+     "discover", "plan"}
+)  # fmt: skip
+
+
+def settings_error(error: Exception) -> str:
+    """A settings error as one line per bad value, named by its environment variable."""
+    from pydantic import ValidationError
+
+    if not isinstance(error, ValidationError):
+        return str(error)
+    lines = []
+    for e in error.errors():
+        var = "HANDOVER_" + "__".join(str(part) for part in e["loc"]).upper()
+        lines.append(f"{var}: {e['msg'].removeprefix('Value error, ')}")
+    return "; ".join(lines)
 
 
 def main() -> None:  # pragma: no cover - console script shim
     import sys
+
+    from pydantic import ValidationError
 
     _prefect_defaults()
     _stack_api_url()
@@ -289,7 +277,14 @@ def main() -> None:  # pragma: no cover - console script shim
         from handover.usage.parse import tune_polars
 
         tune_polars(os.environ)
-    app()
+    try:
+        app()
+    except ValidationError as e:  # a bad HANDOVER_* setting: say which, not a traceback
+        console.print("[red]error:[/red] ", end="")
+        console.print(
+            f"bad setting: {settings_error(e)}", markup=False, highlight=False, soft_wrap=True
+        )
+        sys.exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover

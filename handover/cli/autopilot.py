@@ -65,11 +65,14 @@ class Autopilot:
         on_event: Callable[[Event], None] | None = None,
         org_info: Path | None = None,
     ) -> None:
+        from handover.settings import Settings
         from handover.store.ledger import Ledger
+
+        from .record import store_url
 
         self.record = record
         self.emulated = Emulated(record, org_info)
-        self.ledger = Ledger(record.store_url)
+        self.ledger = Ledger(store_url(record, Settings()))
         self.approvers = self.emulated.approvers()
         self.on_event = on_event or (lambda event: None)
         self._decided: set[tuple[str, str, str]] = set()  # (migration, gate, flow run)

@@ -32,8 +32,11 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
+from handover.settings import Settings
+
 from . import demo_audit, demo_org
 from .autopilot import Autopilot, Event, Plan
+from .record import store_url
 from .stack import CODE_ROOT, StackPaths, UpRecord, down, running, up
 
 SCENARIO = CODE_ROOT / "emulators" / "scenarios" / "loomis.yaml"
@@ -117,7 +120,7 @@ def _on(record: UpRecord) -> AbstractContextManager[Any]:
     write to its store, as if run from the shell beside it."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    os.environ["HANDOVER_STORE__URL"] = record.store_url
+    os.environ["HANDOVER_STORE__URL"] = store_url(record, Settings())
     slack = demo_org.read_json(Path(record.slack_info or ""))
     os.environ["HANDOVER_SLACK__TOKEN"] = slack["bot_token"]
     os.environ["HANDOVER_SLACK__BASE_URL"] = slack["base_url"]
@@ -174,7 +177,10 @@ def _start(record: UpRecord, finding_id: str, **extra: Any) -> tuple[str, str]:
     from . import migrate as m
 
     where = m.Target(
-        record.prefect_api_url, record.ui_url, record.store_url, record.salesforce_info
+        record.prefect_api_url,
+        record.ui_url,
+        store_url(record, Settings()),
+        record.salesforce_info,
     )
     request = m.Request(finding_id, emulator_info=record.salesforce_info, **extra)
     migration_id = m.new_id(request)
@@ -297,6 +303,7 @@ def _next(console: Console, record: UpRecord, info: Path, finding: dict[str, Any
     console.rule("The stack is still up")
     console.print(f"Prefect UI (runs, the migration reports, plans): [link]{record.ui_url}[/link]")
     for command in (
+        "handover findings",
         "handover status",
         f"handover plan --finding {finding['finding_id']} --emulator {_here(info)}",
         f"handover audit --no-ask --emulator {_here(info)}",

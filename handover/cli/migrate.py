@@ -11,6 +11,7 @@ a crash) carries the same one.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from handover.errors import ConfigError, MigrationError
 from handover.settings import Settings
 
 from . import prefect_api
+from .record import store_url
 from .stack import StackPaths, running
 
 if TYPE_CHECKING:
@@ -57,7 +59,10 @@ def target(settings: Settings) -> Target:
     record = running(StackPaths.of(settings))
     if record is not None and record.ready and "prefect-server" in record.alive_parts():
         return Target(
-            record.prefect_api_url, record.ui_url, record.store_url, record.salesforce_info
+            record.prefect_api_url,
+            record.ui_url,
+            store_url(record, settings),
+            record.salesforce_info,
         )
     api_url = os.environ.get("PREFECT_API_URL")
     if not api_url:
@@ -211,10 +216,20 @@ def result(where: Target, view: View, *, dry_run: bool) -> dict[str, Any]:
         "outcome": status.outcome if status is not None else None,
         # Why it ended: the ledger's reason, or Prefect's message for a run that stopped
         # before it opened the migration (no saved plan, a configuration refused).
-        "outcome_reason": status.outcome_reason if status is not None else view.message,
+        "outcome_reason": status.outcome_reason
+        if status is not None
+        else plain_reason(view.message),
         "dry_run": status.dry_run if status is not None else dry_run,
         "steps": steps_json(entries, status.dry_run if status is not None else dry_run),
     }
+
+
+def plain_reason(message: str | None) -> str | None:
+    """Prefect's message for a run that raised, as a person reads it: the error's own
+    words, without "Flow run encountered an exception: MigrationError: "."""
+    if message is None:
+        return None
+    return re.sub(r"^Flow run encountered an exception: [A-Za-z_.]+: ", "", message)
 
 
 def exit_code(view: View) -> int:

@@ -147,6 +147,10 @@ def migrate_cmd(
 
     settings = Settings()
     try:
+        if settings.salesforce.read_only:
+            from flows.migration import refuse_in_discovery_only_mode
+
+            refuse_in_discovery_only_mode(settings)
         where = m.target(settings)
         info = str(emulator.resolve()) if emulator else None
         if info is None and org is None:
@@ -249,13 +253,18 @@ def _after_start(
         _say(f"\nstopped following; migration {migration_id} goes on (`handover status`, {url})")
         raise typer.Exit(m.EXIT_INTERRUPTED) from None
     outcome = m.result(where, view, dry_run=dry_run)
+    code = m.exit_code(view)
     if as_json:
         typer.echo(json.dumps(outcome, indent=2, default=str))
     else:
         from .tables import migration_outcome
 
         Console().print(migration_outcome(view, outcome))
-    raise typer.Exit(m.exit_code(view))
+    if code == m.EXIT_CONFIG and outcome.get("outcome_reason"):
+        # Refused before it began (a lock, no saved plan): the reason, as one line.
+        console.print("[red]error:[/red] ", end="")
+        _say(str(outcome["outcome_reason"]))
+    raise typer.Exit(code)
 
 
 def _follow(where: Any, migration_id: str, flow_run_id: str, *, quiet: bool) -> Any:
@@ -301,12 +310,13 @@ def status_cmd(
     from handover.settings import Settings
     from handover.store.ledger import Ledger
 
+    from .record import store_url
     from .stack import StackPaths, running
 
     settings = Settings()
     record = running(StackPaths.of(settings))
-    url = record.store_url if record is not None else settings.store.url
     try:
+        url = store_url(record, settings) if record is not None else settings.store.url
         with Ledger(url) as ledger:
             migrations = ledger.migrations()
     except HandoverError as e:

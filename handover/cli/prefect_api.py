@@ -93,14 +93,18 @@ def job_template() -> dict[str, Any]:
     return template
 
 
-def worker_online(api_url: str, pool: str) -> bool:
-    """Some worker of ``pool`` has sent a heartbeat and counts as online."""
+def worker_online(api_url: str, pool: str, name: str | None = None) -> bool:
+    """A worker of ``pool`` (the one called ``name``, if given) has sent a heartbeat and
+    counts as online."""
     try:
         with client(api_url) as c:
             workers = c.read_workers_for_work_pool(pool)
     except Exception:  # not reachable yet: asked again
         return False
-    return any(str(w.status).upper().endswith("ONLINE") for w in workers)
+    return any(
+        str(w.status).upper().endswith("ONLINE") and (name is None or w.name == name)
+        for w in workers
+    )
 
 
 def create_run(api_url: str, deployment: str, parameters: dict[str, Any]) -> FlowRun:

@@ -12,15 +12,24 @@ from datetime import datetime
 from pathlib import Path
 
 from pydantic import BaseModel
-from sqlalchemy.engine import make_url
 
 from handover.errors import StackError
 from handover.settings import Settings
 
 from .processes import Started, alive
 
-# The worker first: no flow run starts while the rest goes down.
+# The workers first: no flow run starts while the rest goes down.
 STOP_ORDER = ("worker", "approvals", "slack-emulator", "salesforce-emulator", "prefect-server")
+
+
+def worker_part(n: int) -> str:
+    """The n-th worker's part name (1-based): worker, worker-2, worker-3, ..."""
+    return "worker" if n == 1 else f"worker-{n}"
+
+
+def _stop_rank(part: str) -> int:
+    kind = "worker" if part.startswith("worker-") else part
+    return STOP_ORDER.index(kind) if kind in STOP_ORDER else len(STOP_ORDER)
 
 
 @dataclass(frozen=True)
@@ -75,7 +84,9 @@ class UpRecord(BaseModel):
     salesforce_info: str | None = None
     slack_info: str | None = None
     scenario: str | None = None  # the emulated org's scenario file
-    store_url: str
+    store_url: str  # its password hidden (store_url() puts it back)
+    # Where the Prefect server keeps its runs, its password hidden ("sqlite" by default).
+    prefect_database: str = "sqlite (under PREFECT_HOME)"
     project: str
     started_at: datetime
     ready: bool = False  # False while `up` is still starting parts
@@ -84,10 +95,7 @@ class UpRecord(BaseModel):
     logs: dict[str, str] = {}
 
     def processes(self) -> list[Started]:
-        parts = sorted(
-            self.pids,
-            key=lambda p: STOP_ORDER.index(p) if p in STOP_ORDER else len(STOP_ORDER),
-        )
+        parts = sorted(self.pids, key=_stop_rank)
         return [
             Started(p, self.pids[p], self.markers.get(p), Path(self.logs.get(p, ""))) for p in parts
         ]
@@ -128,6 +136,8 @@ def write_record(paths: StackPaths, record: UpRecord) -> None:
 def absolute_store_url(url: str, project: Path) -> str:
     """The store URL with a relative SQLite path made absolute (from ``project``): the
     worker's flows run in the code's directory, and every process must open one file."""
+    from sqlalchemy.engine import make_url  # here: an import every command needn't pay
+
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return url
@@ -140,6 +150,31 @@ def absolute_store_url(url: str, project: Path) -> str:
     if not path.is_absolute():
         path = (project / path).resolve()
     return parsed.set(database=str(path)).render_as_string(hide_password=False)
+
+
+def shown_url(url: str) -> str:
+    """A database URL with its password hidden: what up.json and the terminal show."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def store_url(record: UpRecord, settings: Settings) -> str:
+    """The stack's store URL for this process: up.json keeps it without its password,
+    which comes from this process's settings (HANDOVER_STORE__URL) when they name the same
+    database."""
+    mine = absolute_store_url(settings.store.url, Path(record.project))
+    if shown_url(mine) == record.store_url:
+        return mine
+    if "***" in record.store_url:
+        raise StackError(
+            f"the stack's store is {record.store_url}: set HANDOVER_STORE__URL to it, with "
+            "its password, as for `handover up` (up.json never holds the password)"
+        )
+    return record.store_url
 
 
 def token_key(paths: StackPaths) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -32,6 +33,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from pydantic import SecretStr
 
 from handover.errors import StackError
 from handover.settings import Settings
@@ -47,7 +50,10 @@ from .record import (
     port_free,
     read_record,
     running,
+    shown_url,
+    store_url,
     token_key,
+    worker_part,
     write_record,
 )
 
@@ -101,6 +107,29 @@ def _without_secrets(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if not k.startswith("HANDOVER_") or k == "HANDOVER_HOME"}
 
 
+PREFECT_DB = "PREFECT_SERVER_DATABASE_CONNECTION_URL"
+
+
+def prefect_database(settings: Settings) -> SecretStr | None:
+    """The Prefect server's database URL: the setting, else the environment's."""
+    if settings.stack.prefect_database_url is not None:
+        return settings.stack.prefect_database_url
+    from_env = os.environ.get(PREFECT_DB)
+    return SecretStr(from_env) if from_env else None
+
+
+def shown_database(url: SecretStr | None) -> str:
+    """The database URL as up.json and the summary show it: no password."""
+    if url is None:
+        return "sqlite (under PREFECT_HOME)"
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url.get_secret_value()).render_as_string(hide_password=True)
+    except Exception:
+        return "(set, but not a URL SQLAlchemy reads)"
+
+
 def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text())
@@ -125,7 +154,8 @@ class Stack:
             prefect_api_url=api_url,
             ui_url=prefect_api.ui_url(api_url),
             approvals_url=f"http://127.0.0.1:{settings.approvals.port}/slack/actions",
-            store_url=absolute_store_url(settings.store.url, self.project),
+            store_url=shown_url(absolute_store_url(settings.store.url, self.project)),
+            prefect_database=shown_database(prefect_database(settings)),
             project=str(self.project),
             started_at=datetime.now(UTC),
         )
@@ -148,7 +178,8 @@ class Stack:
             self._start_approvals(env)
             self._wait_server()
             self._register(base)
-            self._start_worker(env)
+            for n in range(1, self.settings.stack.workers + 1):
+                self._start_worker(env, worker_part(n))
             self._wait_approvals()
             self._wait_worker()
             if emulators:
@@ -185,8 +216,10 @@ class Stack:
         if "approvals" in stopped:
             self._start_approvals(env)
             self._wait_approvals()
-        if "worker" in stopped:
-            self._start_worker(env)
+        workers = [p for p in stopped if p == "worker" or p.startswith("worker-")]
+        for part in workers:
+            self._start_worker(env, part)
+        if workers:
             self._wait_worker()
         write_record(self.paths, self.record)
         return [p for p in STOP_ORDER if p in stopped]
@@ -195,11 +228,15 @@ class Stack:
 
     def _start_server(self, base: dict[str, str]) -> None:
         host, port = self.api_url.removeprefix("http://").split("/")[0].rsplit(":", 1)
+        env = _without_secrets(base)
+        database = prefect_database(self.settings)
+        if database is not None:  # the server's alone: no other part needs it
+            env[PREFECT_DB] = database.get_secret_value()
         self._start(
             "prefect-server",
             [_executable("prefect"), "server", "start", "--host", host, "--port", port,
              "--analytics-off"],
-            _without_secrets(base),
+            env,
         )  # fmt: skip
 
     def _wait_server(self) -> None:
@@ -217,21 +254,29 @@ class Stack:
         health = self.record.approvals_url.removesuffix("/slack/actions") + "/healthz"
         self._wait(self.started["approvals"], lambda: _answers(health), "answer /healthz")
 
-    def _start_worker(self, env: dict[str, str]) -> None:
-        pool = self.settings.stack.work_pool
+    def _start_worker(self, env: dict[str, str], part: str) -> None:
+        s = self.settings.stack
+        argv = [_executable("prefect"), "worker", "start", "--pool", s.work_pool, "--type",
+                "process", "--name", self._worker_name(part)]  # fmt: skip
+        if s.worker_limit is not None:
+            argv += ["--limit", str(s.worker_limit)]
         self._start(
-            "worker",
-            [_executable("prefect"), "worker", "start", "--pool", pool, "--type", "process"],
-            env | {"PREFECT_WORKER_QUERY_SECONDS": f"{self.settings.stack.worker_query_seconds:g}"},
+            part, argv, env | {"PREFECT_WORKER_QUERY_SECONDS": f"{s.worker_query_seconds:g}"}
         )
+
+    def _worker_name(self, part: str) -> str:
+        """Unique on the pool across machines and projects: host, project, part."""
+        return f"{socket.gethostname()}:{self.project.name}:{part}"
 
     def _wait_worker(self) -> None:
         pool = self.settings.stack.work_pool
-        self._wait(
-            self.started["worker"],
-            lambda: prefect_api.worker_online(self.api_url, pool),
-            f"come online on pool {pool!r}",
-        )
+        for part in [p for p in self.started if p == "worker" or p.startswith("worker-")]:
+            name = self._worker_name(part)
+            self._wait(
+                self.started[part],
+                lambda name=name: prefect_api.worker_online(self.api_url, pool, name),  # type: ignore[misc]
+                f"come online on pool {pool!r}",
+            )
 
     def _start_emulators(self, base: dict[str, str], scenario: Path, backfill_days: int) -> None:
         s = self.settings.stack
@@ -272,7 +317,9 @@ class Stack:
     # -- environments -------------------------------------------------------------------
 
     def _base_env(self) -> dict[str, str]:
-        return dict(os.environ) | _prefect_env(self.api_url)
+        env = dict(os.environ) | _prefect_env(self.api_url)
+        env.pop(PREFECT_DB, None)  # the server's alone (_start_server)
+        return env
 
     def _service_env(self, base: dict[str, str]) -> dict[str, str]:
         """The worker's and the approval service's environment: handover's settings, and
@@ -281,7 +328,7 @@ class Stack:
         key = a.token_key.get_secret_value() if a.token_key else token_key(self.paths)
         approvals_port = self.record.approvals_url.rsplit(":", 1)[1].split("/")[0]
         env = base | {
-            "HANDOVER_STORE__URL": self.record.store_url,
+            "HANDOVER_STORE__URL": store_url(self.record, self.settings),
             "HANDOVER_APPROVALS__TOKEN_KEY": key,
             "HANDOVER_APPROVALS__PORT": approvals_port,
             "HANDOVER_APPROVALS__PREFECT_API_URL": self.api_url,

@@ -6,12 +6,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich import box
 from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
-
-from ..render import VERDICT_LABELS
 
 if TYPE_CHECKING:
     from ..models.migration import MigrationStatus
@@ -27,33 +26,61 @@ _STYLE = {
 }
 
 
+# Short verdicts: the table must fit 80 columns with every id whole.
+_VERDICT_SHORT = {
+    "integration_under_human": "under a human",
+    "dedicated_integration": "dedicated",
+    "human_interactive": "human",
+    "unclear": "unclear",
+    "handover": "handover",
+}
+_STATE_STYLE = {
+    "new": "bold",
+    "planned": "cyan",
+    "migrating": "magenta",
+    "migrated": "green",
+    "dismissed": "dim",
+}
+
+
 def findings_table(
-    findings: list[dict[str, Any]], title: str = "Discovery findings", *, reasons: bool = False
+    findings: list[dict[str, Any]],
+    title: str = "Discovery findings",
+    *,
+    reasons: bool = False,
+    states: dict[str, str] | None = None,
 ) -> Table:
-    table = Table(title=title, show_lines=False)
-    columns = [
-        ("Finding", "left"),
-        ("Verdict", "left"),
-        ("Score", "right"),
-        ("User", "left"),
-        ("App or client", "left"),
-        ("Calls", "right"),
-    ]
-    if reasons:
-        columns.append(("Why", "left"))
-    for col, just in columns:
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    """One row per finding; ids are never cut (a person copies them into the next
+    command), the rest folds to fit the terminal. With ``reasons``, the finding's first
+    reason under its row."""
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_lines=reasons,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("Finding", no_wrap=True, min_width=14)
+    if states is not None:
+        table.add_column("State", no_wrap=True)
+    table.add_column("Verdict · score", no_wrap=True)
+    table.add_column("User · app or client", overflow="fold", ratio=1)
+    table.add_column("Calls", justify="right", no_wrap=True)
     for f in findings:
-        row = [
-            f["finding_id"],
-            f"[{_STYLE[f['verdict']]}]{VERDICT_LABELS[f['verdict']]}[/]",
-            f"{f['score']:.2f}",
-            f["username"],
-            f["app_name"],
+        who = f"{f['username']}\n[bold]{f['app_name']}[/]"
+        if reasons and f.get("reasons"):
+            who += f"\n[dim]{f['reasons'][0]}[/]"
+        row = [f["finding_id"]]
+        if states is not None:
+            state = states.get(f["finding_id"], "new")
+            row.append(f"[{_STATE_STYLE.get(state, '')}]{state}[/]")
+        row += [
+            f"[{_STYLE[f['verdict']]}]{_VERDICT_SHORT.get(f['verdict'], f['verdict'])}[/]"
+            f"\n[dim]{f['score']:.2f}[/]",
+            who,
             f"{f['total_calls']:,}",
         ]
-        if reasons:
-            row.append("; ".join(f.get("reasons", [])[:2]))
         table.add_row(*row)
     return table
 
@@ -70,7 +97,11 @@ def stack_summary(record: UpRecord, paths: StackPaths) -> Group:
         table.add_row("Salesforce emulator", _here(record.salesforce_info))
     if record.slack_info:
         table.add_row("Slack emulator", _here(record.slack_info))
-    table.add_row("store", record.store_url)
+    table.add_row("store", _no_password(record.store_url))
+    table.add_row("Prefect database", record.prefect_database)
+    workers = [p for p in record.pids if p == "worker" or p.startswith("worker-")]
+    if len(workers) > 1:
+        table.add_row("workers", f"{len(workers)} on the pool")
     table.add_row("logs", _here(str(paths.logs)) + "/")
     emulator = f" --emulator {_here(record.salesforce_info)}" if record.salesforce_info else ""
     steps = [
@@ -81,6 +112,15 @@ def stack_summary(record: UpRecord, paths: StackPaths) -> Group:
         "handover down",
     ]
     return Group(table, Text("Next:"), *(Text(f"  {step}", style="cyan") for step in steps))
+
+
+def _no_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
 
 
 def _here(path: str) -> str:
@@ -158,7 +198,8 @@ def migration_outcome(view: View, outcome: dict[str, Any]) -> Group:
 
 def migrations_table(migrations: list[MigrationStatus], *, ui_url: str | None = None) -> Table:
     table = Table(title="Migrations", title_justify="left")
-    for col in ("Migration", "Integration", "Step", "Waiting at", "Outcome"):
+    table.add_column("Migration", no_wrap=True, min_width=14)  # ids are copied: never cut
+    for col in ("Integration", "Step", "Waiting at", "Outcome"):
         table.add_column(col, overflow="fold")
     for m in migrations:
         waiting = f"{m.waiting_at} since {_when(m.waiting_since)}" if m.waiting_at else ""

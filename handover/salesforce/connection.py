@@ -1,5 +1,5 @@
-"""How handover logs in to an org: JWT bearer, client credentials, or an emulator's
-``--info`` file. Several orgs live by name in one TOML file (``handover-orgs.toml``)::
+"""How handover logs in to an org: JWT bearer, client credentials, the Salesforce CLI's
+stored login, or an emulator's ``--info`` file. Several orgs live by name in one TOML file (``handover-orgs.toml``)::
 
     [orgs.loomis-prod]
     auth = "jwt"                              # jwt | client_credentials
@@ -8,6 +8,11 @@
     username = "handover@loomis.com"           # jwt only
     private_key_file = "~/.handover/loomis.key"  # jwt only
     # consumer_secret_file = "~/.handover/loomis.secret"   # client_credentials only
+
+    [orgs.loomis-sandbox]                     # the login `sf` keeps (sf org login web)
+    auth = "sf-cli"
+    alias = "loomis-sandbox"                   # an alias or username `sf org list` shows
+    # sf_cli = "/usr/local/bin/sf"             # when `sf` is not on PATH
 
     [orgs.emulator]                           # a running emulator, by its --info file
     auth = "emulator"
@@ -22,13 +27,15 @@ import json
 import tomllib
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import requests
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
 from simple_salesforce import Salesforce
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ReadOnlyRefused
 from ..models import HANDOVER_CLIENT
+from .sf_cli import stored_login
 from .translate import translated
 
 
@@ -36,12 +43,15 @@ class OrgConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    auth: Literal["jwt", "client_credentials", "emulator"]
+    auth: Literal["jwt", "client_credentials", "sf-cli", "emulator"]
     my_domain: str | None = None
     consumer_key: str | None = None
     username: str | None = None
     private_key_file: Path | None = None
     consumer_secret_file: Path | None = None
+    # sf-cli only: the CLI's alias (or username) and, when not on PATH, the CLI itself
+    alias: str | None = None
+    sf_cli: str = "sf"
     # emulator only: its --info file, or (read from that file) the connection itself
     info_file: Path | None = None
     instance_url: str | None = None
@@ -66,6 +76,7 @@ class OrgConfig(BaseModel):
         need = {
             "jwt": ["my_domain", "consumer_key", "username", "private_key_file"],
             "client_credentials": ["my_domain", "consumer_key", "consumer_secret_file"],
+            "sf-cli": ["alias"],
             "emulator": ["instance_url", "ca_bundle", "access_token"],
         }[self.auth]
         missing = [f for f in need if getattr(self, f) in (None, "")]
@@ -148,22 +159,46 @@ def resolve(
     return chosen
 
 
-class _TimeoutSession(requests.Session):
-    """simple-salesforce sets no timeout; a production tool must never hang forever."""
+# The only calls besides reads a discovery-only session makes: logging in.
+LOGIN_PATHS = ("/services/oauth2/token", "/services/Soap/u/")
 
-    def __init__(self, timeout: float) -> None:
+
+class _TimeoutSession(requests.Session):
+    """simple-salesforce sets no timeout; a production tool must never hang forever. In
+    discovery-only mode (``read_only``) every request that could change the org is refused
+    here, before it is sent: one place every call to the org goes through."""
+
+    def __init__(self, timeout: float, *, read_only: bool = False) -> None:
         super().__init__()
         self.default_timeout = timeout
+        self.read_only = read_only
 
-    def request(self, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+    def request(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        if self.read_only and not _is_read(str(method), str(url)):
+            path = urlsplit(str(url)).path
+            raise ReadOnlyRefused(
+                f"refused {str(method).upper()} {path}: handover runs in discovery-only mode "
+                "(HANDOVER_SALESFORCE__READ_ONLY), which reads and never writes; unset it to "
+                "migrate"
+            )
         kwargs.setdefault("timeout", self.default_timeout)
-        return super().request(*args, **kwargs)
+        return super().request(method, url, *args, **kwargs)
 
 
-def login(config: OrgConfig, *, api_version: str, timeout: float) -> Salesforce:
-    """A logged-in simple-salesforce client (errors translated, secrets never echoed)."""
+def _is_read(method: str, url: str) -> bool:
+    if method.upper() in ("GET", "HEAD"):
+        return True
+    path = urlsplit(url).path
+    return method.upper() == "POST" and path.startswith(LOGIN_PATHS)
+
+
+def login(
+    config: OrgConfig, *, api_version: str, timeout: float, read_only: bool = False
+) -> Salesforce:
+    """A logged-in simple-salesforce client (errors translated, secrets never echoed);
+    with ``read_only``, one that refuses every write before sending it."""
     config.check()
-    session = _TimeoutSession(timeout)
+    session = _TimeoutSession(timeout, read_only=read_only)
     # Every call handover makes names it, so the event logs tell its own traffic apart.
     session.headers["Sforce-Call-Options"] = f"client={HANDOVER_CLIENT}"
     with translated(f"logging in to {config.name}"):
@@ -174,6 +209,18 @@ def login(config: OrgConfig, *, api_version: str, timeout: float) -> Salesforce:
             return Salesforce(
                 instance_url=config.instance_url,
                 session_id=config.access_token.get_secret_value(),
+                session=session,
+                version=api_version,
+            )
+        if config.auth == "sf-cli":
+            assert config.alias is not None
+            stored = stored_login(config.alias, sf=config.sf_cli, timeout=max(timeout, 60))
+            if config.ca_bundle is not None:  # a private CA (the emulator's, in tests)
+                session.verify = str(config.ca_bundle)
+                session.trust_env = False
+            return Salesforce(
+                instance_url=stored.instance_url,
+                session_id=stored.access_token.get_secret_value(),
                 session=session,
                 version=api_version,
             )

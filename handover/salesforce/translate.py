@@ -5,15 +5,19 @@ fix, and every message says what to do next."""
 
 from __future__ import annotations
 
+import socket
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import requests
+import urllib3
 from simple_salesforce import exceptions as sfx
 
 from ..errors import (
     AuthenticationError,
+    OrgUnreachable,
     PermissionDenied,
     SalesforceGatewayError,
     TransientSalesforceError,
@@ -105,6 +109,34 @@ EXCEPTION_MAP: list[tuple[type[Exception], type[SalesforceGatewayError]]] = [
 ]
 
 
+def _never_connected(exc: Exception) -> bool:
+    """The connection itself failed (refused, unknown host): not a reset or a lost
+    answer mid-request, which are worth a retry."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, (ConnectionRefusedError, socket.gaierror)):
+            return True
+        if isinstance(e, urllib3.exceptions.NewConnectionError):
+            return True
+        todo += [e.__cause__, e.__context__, *(a for a in e.args if isinstance(a, BaseException))]
+        todo.append(getattr(e, "reason", None))
+    return False
+
+
+def _where(exc: Exception) -> str:
+    request = getattr(exc, "request", None)
+    url = str(getattr(request, "url", "") or "")
+    if url:
+        parts = urllib.parse.urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}"
+    return "its address"
+
+
 def _first_error(content: Any) -> tuple[str | None, str]:
     if isinstance(content, list) and content and isinstance(content[0], dict):
         return content[0].get("errorCode"), str(content[0].get("message", ""))
@@ -120,6 +152,12 @@ def translate(exc: Exception, *, what: str) -> SalesforceGatewayError:
     if isinstance(exc, requests.exceptions.SSLError):
         return SalesforceGatewayError(
             f"{what}: TLS verification failed ({exc.__class__.__name__}). Check the CA bundle / the org's URL."
+        )
+    if isinstance(exc, requests.exceptions.ConnectionError) and _never_connected(exc):
+        return OrgUnreachable(
+            f"{what}: the org is unreachable at {_where(exc)} (nothing answered there). "
+            "Check the org's URL (My Domain) and the network; an emulator must be running: "
+            "`handover up --emulators` starts one, and its --info file names it."
         )
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
         return TransientSalesforceError(

@@ -107,24 +107,60 @@ def test_one_open_migration_per_integration_and_per_human(ledger: Ledger) -> Non
     assert ledger.open_migration_for(ORG, human_user_id=DANA) == opened
 
 
-def _open_in_a_process(url: str, migration_id: str, start: Any, results: Any) -> None:
+def _open_in_a_process(url: str, migration_id: str, start: Any, results: Any, **more: Any) -> None:
     with Ledger(url) as mine:
         start.wait()
         try:
-            mine.open(opening(migration_id))
+            mine.open(opening(migration_id, **more))
             results.put(("opened", migration_id))
         except MigrationError as exc:
             results.put(("refused", str(exc)))
 
 
-def test_two_processes_opening_one_integration_at_once(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/handover.db"
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql", marks=pytest.mark.skipif(not PG_URL, reason="no TEST_POSTGRES_URL")
+        ),
+    ]
+)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty store every process of a test opens by URL."""
+    if request.param == "postgresql":
+        assert PG_URL
+        engine = open_engine(PG_URL)
+        with engine.begin() as conn:
+            t.metadata.drop_all(conn)
+            conn.exec_driver_sql("DROP TABLE IF EXISTS usage_schema_version")
+        engine.dispose()
+        url = PG_URL
+    else:
+        url = f"sqlite:///{tmp_path}/handover.db"
     Ledger(url).close()  # migrate once, before the race
+    return url
+
+
+@pytest.mark.parametrize(
+    ("second", "refusal"),
+    [
+        ({}, "already has an open migration"),  # the same integration
+        (  # another integration of the same human account
+            {"app_key": "app:0H4000000000009AAA", "app_name": "Other Sync"},
+            "account is already being migrated off",
+        ),
+    ],
+)
+def test_two_processes_opening_at_once(store_url: str, second: dict, refusal: str) -> None:
     ctx = multiprocessing.get_context("fork")
     start, results = ctx.Event(), ctx.Queue()
     procs = [
-        ctx.Process(target=_open_in_a_process, args=(url, f"m-00000000000{i}", start, results))
-        for i in (1, 2)
+        ctx.Process(target=_open_in_a_process, args=(store_url, "m-000000000001", start, results)),
+        ctx.Process(
+            target=_open_in_a_process,
+            args=(store_url, "m-000000000002", start, results),
+            kwargs=second,
+        ),
     ]
     for proc in procs:
         proc.start()
@@ -133,7 +169,9 @@ def test_two_processes_opening_one_integration_at_once(tmp_path: Path) -> None:
     for proc in procs:
         proc.join(30)
     assert [kind for kind, _ in got] == ["opened", "refused"]
-    assert "already has an open migration" in got[1][1]
+    assert refusal in got[1][1]
+    with Ledger(store_url) as ledger:  # the refused one left nothing behind
+        assert len([m for m in ledger.migrations() if m.open]) == 1
 
 
 def test_closing_keeps_the_first_outcome(ledger: Ledger) -> None:

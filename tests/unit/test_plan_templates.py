@@ -116,10 +116,23 @@ def test_markdown_provenance_says_why_for_every_permission() -> None:
         in md
     )
     assert "| Read Account.Industry | read ×50 |" in md
-    assert "| Read Product2.Family | query on the object ×990 (no field list) |" in md
-    # Every permission of the plan has its row.
+    # Grouped per object; fields resting on the same calls share one row.
+    provenance = md[md.index("## Provenance") : md.index("## Evidence window")]
+    assert provenance.index("| **Order** |") < provenance.index("| **Product2** |")
+    assert (
+        "| Read 3 fields of Product2: ERP_Id__c, Family, ProductCode | query on the object "
+        "×990 (no field list) |" in provenance
+    )
+    assert (
+        "| Read 4 fields of Order: Description, ERP_Order_Id__c, PoNumber, ShippingCity | "
+        "required by Edit of each of these fields |" in provenance
+    )
+    assert "| **The user and the app** |" in provenance
+    # Every permission of the plan is there: its own row, or its field in its object's row.
     for p in plan.provenance:
-        assert f"\n| {p.permission} | " in md, p.permission
+        name = p.target.split(".", 1)[-1] if p.kind == "field" else p.permission
+        assert name in provenance, p.permission
+    assert provenance.count("\n|") < len(plan.provenance)  # fewer rows than permissions
 
 
 def test_markdown_evidence_window_fields_and_raw_evidence() -> None:

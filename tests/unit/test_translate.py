@@ -161,3 +161,35 @@ def test_metadata_faults_and_oauth_errors():
         and str(revoke) == "revoking: invalid_token: Token was invalid"
     )
     assert type(oauth_error("revoking", 503, "down")) is TransientSalesforceError
+
+
+# ---------------------------------------------------------------------- an org nobody answers for
+
+
+def test_a_closed_port_is_unreachable_not_transient():
+    """A stopped emulator or a wrong My Domain: the connection itself is refused."""
+    import socket
+
+    from handover.errors import OrgUnreachable
+
+    with socket.socket() as s:  # a port nothing listens on once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(requests.exceptions.ConnectionError) as caught:
+        requests.get(f"https://127.0.0.1:{port}/services/oauth2/token", timeout=5)
+    out = translate(caught.value, what="logging in")
+    assert type(out) is OrgUnreachable
+    assert f"unreachable at https://127.0.0.1:{port}" in str(out)
+    assert "transient" not in str(out) and "retrying" not in str(out)
+
+
+def test_a_dropped_answer_stays_transient():
+    """The org took the request and the answer was lost: worth a retry."""
+    from http.client import RemoteDisconnected
+
+    import urllib3
+
+    lost = requests.exceptions.ConnectionError(
+        urllib3.exceptions.ProtocolError("Connection aborted.", RemoteDisconnected("closed"))
+    )
+    assert type(translate(lost, what="writing")) is TransientSalesforceError

@@ -1,11 +1,12 @@
 """The store's tables (SQLAlchemy Core), one module per room: ``usage`` (what discovery
-ingests), ``discovery`` (runs and findings), ``plans`` (plans saved by hash),
+ingests), ``discovery`` (runs and findings), ``dismissals`` (findings set aside by a person), ``plans`` (plans saved by hash),
 ``migration`` (migrations, their locks and ledger, the gate book). Migrations create them (../migrations); a
 test checks that the migrated schema matches these definitions. Everything is re-exported
 here, so ``from handover.store import tables as t`` reaches any table."""
 
 from .base import UtcDateTime, metadata
 from .discovery import findings, runs
+from .dismissals import dismissals
 from .migration import (
     gate_notes,
     gate_votes,
@@ -48,6 +49,7 @@ __all__ = [
     "assignments",
     "connected_apps",
     "coverage",
+    "dismissals",
     "field_usage",
     "findings",
     "gate_notes",
