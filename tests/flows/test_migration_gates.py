@@ -15,7 +15,8 @@ from prefect.blocks.system import Secret
 
 from emulators.salesforce.faults import FaultRule
 from handover.errors import ConfigError, MigrationError, TransientSalesforceError
-from tests.flows.migration_stage import SAM, Stage, eventually, thread_of
+from tests.flows.migration_stage import NADIA, SAM, Stage, eventually, thread_of
+from tests.flows.test_migration import through_the_window
 from tests.migration.orgstate import snapshot
 
 Snapshot = dict[str, list[tuple[Any, ...]]]
@@ -257,3 +258,40 @@ def test_one_open_migration_per_integration(migration_env: Stage) -> None:
     )
     first.reject("plan", "one at a time")
     assert first.finish()["outcome"] == "rejected"
+
+
+# Last in the last file on the shared org: it leaves Tableau migrated (the tests before it
+# roll Tableau back or reject it, and expect to find it under Marcus).
+def test_extending_an_inconclusive_window_finds_the_daily_run(
+    migration_env: Stage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tableau runs at 06:00: cut over at 00:30, a two-hour window (03:00-05:00, after the
+    two settling hours) sees nothing; "Extend" judges 03:00-07:00, which holds the run."""
+    stage = migration_env
+    monkeypatch.setenv("HANDOVER_VERIFY__WINDOW_HOURS", "2")
+    workload = "Tableau Pipeline Extract"
+    now = stage.org_now()
+    half_past_midnight = now.replace(hour=0, minute=30, second=0, microsecond=0)
+    stage.advance_to(half_past_midnight + timedelta(days=1 if now >= half_past_midnight else 0))
+    creds = stage.credentials_file(workload)
+    m = stage.start(workload, sink="file", sink_target=str(creds))
+    m.approve("plan")
+    m.approve("cutover")
+    first = m.window()
+    assert (first["start"][11:16], first["end"][11:16]) == ("03:00", "05:00"), first
+    through_the_window(stage, m)
+    m.extend("inconclusive")
+    record = m.gate("inconclusive")
+    blocks = json.dumps(next(x for x in stage.messages()["messages"] if x["ts"] == record.ts))
+    assert "Extended" in blocks and "gate_extend" not in blocks  # decided: no buttons left
+    longer = m.wait_for(
+        lambda mig: (w := mig.facts().get("window")) and w != first and w, "the longer window"
+    )
+    assert (longer["start"], longer["end"][11:16]) == (first["start"], "07:00"), longer
+    through_the_window(stage, m)  # the 06:00 run, as the new user, is in the longer window
+    m.approve("decommission", SAM, NADIA)
+    result = m.finish()
+    assert result["outcome"] == "successful", result
+    facts = m.facts()
+    assert facts["extensions"] == 1 and facts["verification"]["outcome"] == "successful"
+    assert m.book.get(m.migration_id, "inconclusive-2") is None  # traffic: no second ask
