@@ -43,7 +43,7 @@ from .migration.apply import Router, apply_actions
 from .models.migration import SECRET_PLACEHOLDER, Observed, WriteAction
 from .models.revoke import RotationKind, RotationReport
 from .planning.cutover import auth_pattern_of
-from .salesforce.gateway import SalesforceGateway
+from .salesforce.gateway import SalesforceGateway, soql_quote
 from .salesforce.metadata import ConnectedApps
 from .salesforce.traffic import app_logins
 from .salesforce.writer import OrgWriter
@@ -81,7 +81,7 @@ def integration_of(
     since = gateway.org_now(refresh=True) - LOOKBACK
     where = f"LoginTime >= {soql_datetime(since)}"
     if username:
-        where += f" AND UserId IN (SELECT Id FROM User WHERE Username = '{_quote(username)}')"
+        where += f" AND UserId IN (SELECT Id FROM User WHERE Username = '{soql_quote(username)}')"
     rows = gateway.query_all(
         f"SELECT UserId, Application, LoginType, LoginSubType, Status FROM LoginHistory WHERE {where}",
         what=f"reading how {app_name} logs in (LoginHistory)",
@@ -115,10 +115,6 @@ def integration_of(
         username=str(rows[0]["Username"]) if rows else user_id,
         kinds=tuple(sorted(kinds)),
     )
-
-
-def _quote(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
 # ---------------------------------------------------------------------- the new secrets
@@ -378,7 +374,7 @@ def check_back(gateway: SalesforceGateway, ledger: Ledger, revoke_id: str) -> Ro
 
 def _user_id(gateway: SalesforceGateway, username: str) -> str:
     rows = gateway.query_all(
-        f"SELECT Id FROM User WHERE Username = '{_quote(username)}'", what="finding the user"
+        f"SELECT Id FROM User WHERE Username = '{soql_quote(username)}'", what="finding the user"
     )
     if not rows:
         raise ConfigError(f"the org has no user {username!r}")

@@ -31,6 +31,7 @@ from handover.planning.cadence import assess_evidence
 from handover.planning.inputs import OrgFacts, plan_inputs
 from handover.render import environment
 from handover.salesforce import SalesforceGateway
+from handover.salesforce.gateway import soql_quote
 from handover.salesforce.holdings import read_flags, read_permission_sets
 from handover.salesforce.writer import OrgWriter
 from handover.settings import Settings
@@ -71,15 +72,31 @@ def find_integration_users(gateway: SalesforceGateway, settings: Settings) -> li
     by_user: dict[str, list[Finding]] = {}
     for f in findings:
         by_user.setdefault(ids.to18(f.user_id), []).append(f)
-    return [
+    audited = [
         Audited(
             user_id=uid,
             username=fs[0].username,
             source="handover" if fs[0].username.casefold() in made else "discovery",
             findings=sorted(fs, key=lambda f: f.app_name),
         )
-        for uid, fs in sorted(by_user.items(), key=lambda kv: kv[1][0].username)
+        for uid, fs in by_user.items()
     ]
+    # Users handover made that no discovery has classified yet (it ran before the
+    # migration): audited too, with no usage evidence, so no removal is proposed for them.
+    seen = {a.username.casefold() for a in audited}
+    for row in _users_named(gateway, sorted(made - seen)):
+        audited.append(Audited(ids.to18(str(row["Id"])), str(row["Username"]), "handover", []))
+    return sorted(audited, key=lambda a: a.username)
+
+
+def _users_named(gateway: SalesforceGateway, usernames: list[str]) -> list[dict[str, Any]]:
+    if not usernames:
+        return []
+    listed = ", ".join(f"'{soql_quote(u)}'" for u in usernames)
+    return gateway.query_all(
+        f"SELECT Id, Username FROM User WHERE Username IN ({listed}) AND IsActive = true",
+        what="reading the Integration Users handover made",
+    )
 
 
 def _migrated_usernames(settings: Settings, org_id: str) -> set[str]:
@@ -105,6 +122,12 @@ def review_integration_user(
     windows = []
     human = gateway.human_access(audited.user_id)
     no_facts = OrgFacts({}, {}, {}, None, frozenset())
+    if not audited.findings:
+        insufficient.append(
+            "no discovery run has classified this user's traffic yet (it ran before the "
+            "migration): run discovery (`handover discover`) so the next audit can judge "
+            "its grants"
+        )
     with UsageStore(settings.store.url) as store:
         for f in audited.findings:
             evidence = read_evidence.fn(store, f)

@@ -39,6 +39,11 @@ PERMISSION_FIELDS_BATCH = 150
 SOBJECT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
+def soql_quote(value: str) -> str:
+    """``value`` escaped for a single-quoted SOQL string literal."""
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
 class SalesforceGateway:
     def __init__(self, sf: Salesforce, *, org_name: str = "") -> None:
         self._sf = sf

@@ -135,6 +135,7 @@ def test_an_unknown_finding_is_one_line_before_any_run(emulator_info, discovered
     ]
 
 
+@pytest.mark.slow  # a second temporary Prefect server (~14 s): `make test-all` and CI run it
 def test_a_refused_plan_ends_with_its_reasons_and_no_log_flood(emulator_info, discovered):
     """Three days of history: too little for a plan (exit 3), said in a few lines; a short
     id is accepted."""

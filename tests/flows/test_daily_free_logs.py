@@ -65,6 +65,8 @@ def by_workload(scenario: Scenario, findings: list[dict[str, Any]]) -> dict[str,
     return out
 
 
+# Slow (~25 s: fifteen simulated mornings): `make test-all` and CI run it.
+@pytest.mark.slow
 def test_discovery_every_morning_on_a_free_logs_org(
     free_org: tuple[Scenario, Path], prefect_harness: None, monkeypatch, tmp_path
 ) -> None:
