@@ -23,6 +23,9 @@ def audit_cmd(
         True, "--ask/--no-ask", help="Ask at a Slack gate for each proposal (when configured)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the review as JSON."),
+    verbose: bool = typer.Option(
+        False, "--verbose", help="Show Prefect's log lines here too (they always go to the run)."
+    ),
 ) -> None:
     """Review every dedicated Integration User: what it holds, what it used and was denied,
     and the proposal (removals on enough evidence, additions for denied calls, risks)."""
@@ -30,11 +33,19 @@ def audit_cmd(
 
     if as_json:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from rich.console import Console
+
     from flows.audit import audit
+
+    from .local_runs import ui_url
+    from .runview import watching
 
     try:
         _preflight(org, emulator)
-        result = audit(org=org, emulator_info=str(emulator) if emulator else None, ask_approval=ask)
+        with watching(Console(stderr=True), "audit", ui_url=ui_url(), verbose=verbose):
+            result = audit(
+                org=org, emulator_info=str(emulator) if emulator else None, ask_approval=ask
+            )
     except HandoverError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None

@@ -182,3 +182,19 @@ def test_a_stopped_emulator_is_unreachable_not_transient(tmp_path):
     assert said.startswith("discovery of Gone")
     assert line.startswith("error: ") and "unreachable" in line
     assert "transient" not in line and "retrying" not in line
+
+
+@pytest.mark.slow  # a temporary Prefect server (~14 s): `make test-all` and CI run it
+def test_audit_reports_without_a_log_flood(emulator_info, discovered):
+    """`handover audit --no-ask`: the review of the dedicated Integration Users discovery
+    classified, as text; Prefect's log lines go to the run, not to the terminal."""
+    proc = subprocess.run(
+        [str(HANDOVER), "audit", "--no-ask", "--emulator", str(emulator_info)],
+        capture_output=True,
+        text=True,
+        env=discovered[1],
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| INFO" not in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stdout.strip(), proc.stderr[-2000:]
