@@ -14,16 +14,10 @@ from typing import Any
 
 from ..models.audit import Change, Flag, HeldObject, Risk
 from ..models.migration import WriteAction
+from ..models.plan import OBJECT_FLAG_COLUMNS
 from .proposal import FLAG_ORDER, after_change
 
-COLUMNS: dict[Flag, str] = {
-    "read": "PermissionsRead",
-    "create": "PermissionsCreate",
-    "edit": "PermissionsEdit",
-    "delete": "PermissionsDelete",
-    "view_all": "PermissionsViewAllRecords",
-    "modify_all": "PermissionsModifyAllRecords",
-}
+COLUMNS: dict[str, str] = OBJECT_FLAG_COLUMNS
 
 
 def _row(obj: str, flags: Sequence[Flag]) -> dict[str, Any]:

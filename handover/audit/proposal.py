@@ -20,9 +20,11 @@ shared with every user of the profile.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 from ..models.audit import Change, Flag, HeldObject, Risk, Usage, UserAudit
 from ..planning.canonical import content_hash
+from ..planning.grants import FLAG_LABEL, FLAGS
 
 # What an operation needs (reference §3: Create / Edit need Read, Delete needs Edit).
 NEEDS: dict[str, tuple[Flag, ...]] = {
@@ -33,15 +35,9 @@ NEEDS: dict[str, tuple[Flag, ...]] = {
     "upsert": ("read", "create", "edit"),
     "delete": ("read", "edit", "delete"),
 }
-FLAG_ORDER: tuple[Flag, ...] = ("read", "create", "edit", "delete", "view_all", "modify_all")
-LABEL = {
-    "read": "Read",
-    "create": "Create",
-    "edit": "Edit",
-    "delete": "Delete",
-    "view_all": "View All",
-    "modify_all": "Modify All",
-}
+# The planner's order and words for the six object flags.
+FLAG_ORDER = cast(tuple[Flag, ...], FLAGS)
+LABEL = FLAG_LABEL
 DENIED = {
     "403": "INSUFFICIENT_ACCESS_OR_READONLY",
     "404": "NOT_FOUND (an object the user cannot see)",
