@@ -27,10 +27,10 @@ from handover.migration.actions import freeze_actions
 from handover.migration.apply import apply_actions
 from handover.migration.steps import extensions_before, inconclusive_gate, may_extend
 from handover.migration.summary import change_lines, consequence, preview_json, step_json
-from handover.migration.tokens import GateInput
 from handover.models import MigrationOutcome, VerificationResult
 from handover.planning.cutover import check_route
 from handover.settings import Settings
+from handover.slack.tokens import GateInput
 from handover.store.ledger import Ledger, check_migration_id, new_migration_id
 from handover.store.plans import PlanStore
 from tasks.approvals import ask

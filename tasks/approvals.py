@@ -33,11 +33,11 @@ from prefect.runtime import deployment
 
 from handover import ids
 from handover.errors import MigrationError
-from handover.migration.tokens import GateInput, decided_at_text, verify_input
 from handover.settings import Settings
 from handover.slack.gatebook import GateBook, GateMessage, GateRecord
 from handover.slack.gates import note_ignored_resume, open_gate
 from handover.slack.gateway import SlackGateway
+from handover.slack.tokens import GateInput, decided_at_text, verify_input
 from handover.store.ledger import Ledger
 from tasks.context import MigrationRun
 

@@ -24,7 +24,6 @@ from handover.audit.proposal import is_denied, review
 from handover.errors import HandoverError
 from handover.migration.apply import apply_actions
 from handover.migration.rollback import apply_rollback
-from handover.migration.tokens import GateInput
 from handover.models import Finding
 from handover.models.audit import Usage, UserAudit
 from handover.planning.cadence import assess_evidence
@@ -39,6 +38,7 @@ from handover.slack.client import build_client
 from handover.slack.gatebook import GateMessage, GateRecord
 from handover.slack.gates import open_gate
 from handover.slack.gateway import SlackGateway
+from handover.slack.tokens import GateInput
 from handover.store.gates import SqlGateBook
 from handover.store.ledger import Ledger, Opening
 from handover.store.plans import PlanStore

@@ -18,10 +18,10 @@ from datetime import datetime
 from typing import Any
 
 from handover.errors import HandoverError, PrefectApiError, TransientPrefectError
-from handover.migration import tokens
 from handover.migration.steps import may_extend
-from handover.migration.tokens import Decision
 from handover.settings import ApprovalsSettings
+from handover.slack import tokens
+from handover.slack.tokens import Decision
 
 from .gatebook import GateBook, GateDecision, GateRecord, Vote
 from .gates import refresh_gate, render_recorded, render_refusal, render_reject_dialog

@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from handover.migration.steps import GATE_NAMES
 from handover.migration.steps import Gate as MigrationGate
-from handover.migration.tokens import Decision
+
+from .tokens import Decision
 
 # The migration's gates, and the audit's (one per proposed change to an Integration User).
 Gate = MigrationGate | Literal["audit"]

@@ -13,11 +13,11 @@ from typing import Any
 from prefect import flow, pause_flow_run
 from prefect.runtime import flow_run
 
-from handover.migration.tokens import GateInput, verify_input
 from handover.settings import ApprovalsSettings
 from handover.slack.gatebook import GateBook, GateMessage
 from handover.slack.gates import note_ignored_resume, open_gate
 from handover.slack.gateway import SlackGateway
+from handover.slack.tokens import GateInput, verify_input
 
 MESSAGE = GateMessage(
     app_name="MuleSoft NetSuite Sync",

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from handover.migration.tokens import GateInput, decided_at_text, sign, verify, verify_input
+from handover.slack.tokens import GateInput, decided_at_text, sign, verify, verify_input
 
 KEY = b"k" * 32
 AT = datetime(2024, 5, 1, 10, 30, tzinfo=UTC)
