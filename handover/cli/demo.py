@@ -120,6 +120,9 @@ def _on(record: UpRecord) -> AbstractContextManager[Any]:
     write to its store, as if run from the shell beside it."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from .runview import quiet_prefect_console
+
+    quiet_prefect_console()  # their log lines go to the runs (the UI), not over the story
     os.environ["HANDOVER_STORE__URL"] = store_url(record, Settings())
     slack = demo_org.read_json(Path(record.slack_info or ""))
     os.environ["HANDOVER_SLACK__TOKEN"] = slack["bot_token"]
