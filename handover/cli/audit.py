@@ -54,7 +54,8 @@ def audit_cmd(
         return
     for user in result["users"]:
         outcome = result["outcomes"].get(user["user_id"], "no change proposed")
-        typer.echo(f"{user['username']} ({', '.join(user['apps'])}): {outcome}")
+        apps = ", ".join(user["apps"]) or "made by handover, not yet seen by discovery"
+        typer.echo(f"{user['username']} ({apps}): {outcome}")
         for change in user["changes"]:
             verb = "remove" if change["kind"] == "remove" else "add"
             typer.echo(f"  {verb} {', '.join(change['flags'])} on {change['object']}: "

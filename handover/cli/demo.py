@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -305,14 +306,25 @@ def _span(console: Console, summary: dict[str, Any], workload: str | None) -> No
 def _next(console: Console, record: UpRecord, info: Path, finding: dict[str, Any]) -> None:
     console.rule("The stack is still up")
     console.print(f"Prefect UI (runs, the migration reports, plans): [link]{record.ui_url}[/link]")
+    exe = _handover_command()
     for command in (
-        "handover findings",
-        "handover status",
-        f"handover plan --finding {finding['finding_id']} --emulator {_here(info)}",
-        f"handover audit --no-ask --emulator {_here(info)}",
-        "handover down",
+        f"{exe} findings",
+        f"{exe} status",
+        f"{exe} plan --finding {finding['finding_id']} --emulator {_here(info)}",
+        f"{exe} audit --no-ask --emulator {_here(info)}",
+        f"{exe} down",
     ):
-        console.print(f"  [cyan]{command}[/]")
+        console.print(f"  [cyan]{command}[/]", highlight=False)
+
+
+def _handover_command() -> str:
+    """How to call handover from this shell: `handover` when it is on the PATH (an
+    activated venv), else its path in the venv `make demo` installed it into."""
+    beside = Path(sys.executable).parent / "handover"
+    found = shutil.which("handover")
+    if found and Path(found).resolve() == beside.resolve():
+        return "handover"
+    return _here(beside)
 
 
 def _here(path: Path) -> str:
