@@ -314,7 +314,7 @@ def _next(console: Console, record: UpRecord, info: Path, finding: dict[str, Any
         f"{exe} audit --no-ask --emulator {_here(info)}",
         f"{exe} down",
     ):
-        console.print(f"  [cyan]{command}[/]", highlight=False)
+        console.print(f"  [cyan]{command}[/]", highlight=False, soft_wrap=True)  # copyable
 
 
 def _handover_command() -> str:
