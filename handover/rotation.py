@@ -39,6 +39,7 @@ from . import ids
 from .credentials import CredentialSink, SecretDocument
 from .datetimes import soql_datetime
 from .errors import ConfigError, MigrationError
+from .migration.actions import set_password_action
 from .migration.apply import Router, apply_actions
 from .models.migration import SECRET_PLACEHOLDER, Observed, WriteAction
 from .models.revoke import RotationKind, RotationReport
@@ -253,17 +254,7 @@ def rotation_actions(
             )
         else:
             new.password()
-            actions.append(
-                WriteAction(
-                    step="rotate",
-                    key="rotate:password",
-                    action="set_password",
-                    object="User",
-                    target=user,
-                    match={"Username": user},
-                    after={"NewPassword": SECRET_PLACEHOLDER},
-                )
-            )
+            actions.append(set_password_action("rotate", "rotate:password", user))
         handed[SINK_KEY[kind]] = SECRET_PLACEHOLDER
     actions.append(
         WriteAction(

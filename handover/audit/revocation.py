@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..errors import ConfigError
+from ..migration.actions import freeze_action, revoke_token_action
 from ..models.migration import OauthTokenInfo, WriteAction
 from ..models.revoke import RevokeOrder
 
@@ -35,13 +36,12 @@ def revoke_actions(
     already live, then the freezes. ``usernames``: user id -> username, for people."""
     app = order.app
     actions = [
-        WriteAction(
-            step="revoke",
-            key=f"revoke:token:{t.token_hash}",
-            action="revoke",
-            object="OauthToken",
-            target=f"{t.app_name} token of {usernames.get(t.user_id, t.user_id)}",
-            match={"UserId": t.user_id, "token_hash": t.token_hash, "app": t.app_name},
+        revoke_token_action(
+            "revoke",
+            f"revoke:token:{t.token_hash}",
+            t,
+            t.user_id,
+            usernames.get(t.user_id, t.user_id),
         )
         for t in sorted(tokens, key=lambda t: (t.user_id, t.token_hash))
     ]
@@ -59,15 +59,7 @@ def revoke_actions(
         )
     for uid in sorted(set(freeze_users)):
         actions.append(
-            WriteAction(
-                step="revoke",
-                key=f"revoke:freeze:{uid}",
-                action="update",
-                object="UserLogin",
-                target=usernames.get(uid, uid),
-                match={"UserId": uid},
-                after={"IsFrozen": True},
-            )
+            freeze_action("revoke", f"revoke:freeze:{uid}", uid, usernames.get(uid, uid))
         )
     return actions
 

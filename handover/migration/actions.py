@@ -19,6 +19,7 @@ from ..models.migration import (
     SECRET_PLACEHOLDER,
     CutoverSpec,
     DecommissionPlan,
+    OauthTokenInfo,
     ProvisionFacts,
     WriteAction,
     ref,
@@ -220,17 +221,7 @@ def cutover_actions(plan: AccessPlan, cutover: CutoverSpec) -> list[WriteAction]
     actions = []
     after: dict[str, Any] = {"username": new_user}
     if cutover.route == "password":
-        actions.append(
-            WriteAction(
-                step="cutover",
-                key="cutover:password",
-                action="set_password",
-                object="User",
-                target=new_user,
-                match={"Username": new_user},
-                after={"NewPassword": SECRET_PLACEHOLDER},
-            )
-        )
+        actions.append(set_password_action("cutover", "cutover:password", new_user))
         after["password"] = SECRET_PLACEHOLDER
     actions.append(
         WriteAction(
@@ -246,6 +237,49 @@ def cutover_actions(plan: AccessPlan, cutover: CutoverSpec) -> list[WriteAction]
     return actions
 
 
+# ---------------------------------------------------------------------- shared writes
+# The same write made by several runbooks (migration, revoke, rotation): one shape each, so
+# the writer's probe (what the match keys mean) is the same wherever it is made.
+
+
+def revoke_token_action(
+    step: str, key: str, token: OauthTokenInfo, user_id: str, owner: str
+) -> WriteAction:
+    return WriteAction(
+        step=step,
+        key=key,
+        action="revoke",
+        object="OauthToken",
+        target=f"{token.app_name} token of {owner}",
+        match={"UserId": user_id, "token_hash": token.token_hash, "app": token.app_name},
+    )
+
+
+def freeze_action(step: str, key: str, user_id: str, username: str) -> WriteAction:
+    return WriteAction(
+        step=step,
+        key=key,
+        action="update",
+        object="UserLogin",
+        target=username,
+        match={"UserId": user_id},
+        after={"IsFrozen": True},
+    )
+
+
+def set_password_action(step: str, key: str, username: str) -> WriteAction:
+    """A new password for ``username``: write-only, never read back or compared."""
+    return WriteAction(
+        step=step,
+        key=key,
+        action="set_password",
+        object="User",
+        target=username,
+        match={"Username": username},
+        after={"NewPassword": SECRET_PLACEHOLDER},
+    )
+
+
 # ---------------------------------------------------------------------- decommission
 
 
@@ -253,13 +287,12 @@ def decommission_actions(plan: DecommissionPlan) -> list[WriteAction]:
     """Revoke the human's tokens for the app, end their sessions of it, and remove the
     app access granted for the integration alone: only what the plan found eligible."""
     actions = [
-        WriteAction(
-            step="decommission",
-            key=f"decommission:revoke-token:{t.token_hash}",
-            action="revoke",
-            object="OauthToken",
-            target=f"{t.app_name} token of {plan.human_username}",
-            match={"UserId": plan.human_user_id, "token_hash": t.token_hash, "app": t.app_name},
+        revoke_token_action(
+            "decommission",
+            f"decommission:revoke-token:{t.token_hash}",
+            t,
+            plan.human_user_id,
+            plan.human_username,
         )
         for t in plan.revocations
     ]
@@ -291,14 +324,4 @@ def freeze_actions(plan: DecommissionPlan) -> list[WriteAction]:
     """Freeze the human's account; refused unless the plan found it eligible."""
     if not plan.freeze.ok:
         raise MigrationError(f"{plan.human_username} may not be frozen: {plan.freeze.reason}")
-    return [
-        WriteAction(
-            step="freeze",
-            key="decommission:freeze",
-            action="update",
-            object="UserLogin",
-            target=plan.human_username,
-            match={"UserId": plan.human_user_id},
-            after={"IsFrozen": True},
-        )
-    ]
+    return [freeze_action("freeze", "decommission:freeze", plan.human_user_id, plan.human_username)]
