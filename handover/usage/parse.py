@@ -66,9 +66,9 @@ _LOGIN_COLUMNS: Final = {"user": "USER_ID", "login_type": "LOGIN_TYPE",
 
 # A record id path segment: 3-char key prefix, 2-char pod, a reserved "0", 9 more, and
 # the optional 3-char case suffix. Object names never have a "0" in that place.
-_ID_SEGMENT = r"/[A-Za-z0-9]{5}0[A-Za-z0-9]{9}(?:[A-Za-z0-9]{3})?"
+ID_SEGMENT = r"/[A-Za-z0-9]{5}0[A-Za-z0-9]{9}(?:[A-Za-z0-9]{3})?"
 # /sobjects/<Object>/<Field>/<value>: an upsert by external id, one value per record.
-_EXTERNAL_VALUE = r"(/sobjects/[^/]+/[^/{]+/)[^/]+$"
+EXTERNAL_VALUE = r"(/sobjects/[^/]+/[^/{]+/)[^/]+$"
 _HOUR_COLUMNS = [f"h{h:02d}" for h in range(24)]
 MAX_EXAMPLE = 500  # characters of an example request or query kept per aggregate
 
@@ -221,8 +221,8 @@ def _fold(frame: pl.DataFrame, keys: list[str], *extra: pl.Expr) -> pl.DataFrame
 
 
 def _api(lf: pl.LazyFrame, result: ParseResult, *, has_query: bool) -> None:
-    shape = pl.col("resource").str.replace_all(_ID_SEGMENT, "/{id}")
-    shape = shape.str.replace(_EXTERNAL_VALUE, "${1}{value}").alias("shape")
+    shape = pl.col("resource").str.replace_all(ID_SEGMENT, "/{id}")
+    shape = shape.str.replace(EXTERNAL_VALUE, "${1}{value}").alias("shape")
     keys = ["user", "app_id", "client", "family", "method", "shape", "entity", "status"]
     query = [normalize_soql_expr(pl.col("query")).alias("q")] if has_query else []
     grouped = _grouped(
