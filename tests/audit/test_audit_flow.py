@@ -213,3 +213,72 @@ def test_audit_proposes_removing_the_unused_grant_and_adding_the_denied_call(
         user["username"] == SVC
         and {"object": "Contact", "operation": "create"}.items() <= {**user["denied"][0]}.items()
     )
+
+
+@pytest.mark.slow  # the module's stage: a week of history and a discovery run (~30 s)
+def test_a_user_handover_made_before_discovery_saw_it_is_audited_without_removals(
+    env: AuditStage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A migration made svc-campaigns and no discovery has classified its traffic yet: the
+    audit lists it as handover's, reads what it holds, and proposes no removal (no evidence
+    of use is not evidence of no use), saying what to run so the next audit can judge."""
+    from handover.planning.canonical import plan_hash
+    from handover.store.ledger import Ledger, Opening
+    from handover.store.plans import PlanStore
+    from tests.migration.plans import make_plan
+
+    username = "svc-campaigns@audit.test"
+    sf: Any = connect(env.org.info())  # simple-salesforce names sobjects dynamically
+
+    def one_id(soql: str) -> str:
+        return str(sf.query(soql)["records"][0]["Id"])
+
+    psl = one_id("SELECT Id FROM PermissionSetLicense "
+                 "WHERE DeveloperName = 'SalesforceAPIIntegrationPsl'")  # fmt: skip
+    user = sf.User.create({
+        "Username": username, "LastName": "Campaign Sync", "Alias": "campsync",
+        "Email": "integrations@audit.test", "TimeZoneSidKey": "GMT", "LocaleSidKey": "en_US",
+        "EmailEncodingKey": "UTF-8", "LanguageLocaleKey": "en_US",
+        "ProfileId": one_id("SELECT Id FROM Profile "
+                            "WHERE Name = 'Minimum Access - API Only Integrations'"),
+    })["id"]  # fmt: skip
+    sf.PermissionSetLicenseAssign.create({"AssigneeId": user, "PermissionSetLicenseId": psl})
+    ps = sf.PermissionSet.create(
+        {"Name": "HO_Campaign_Sync_0a1b2c3d", "Label": "HO Campaign Sync", "LicenseId": psl}
+    )["id"]
+    sf.ObjectPermissions.create({
+        "ParentId": ps, "SobjectType": "Order", "PermissionsRead": True,
+        "PermissionsCreate": True, "PermissionsEdit": True,
+    })  # fmt: skip
+    sf.PermissionSetAssignment.create({"AssigneeId": user, "PermissionSetId": ps})
+
+    # A store of its own: a finished migration of handover's made the user, no discovery
+    # run is in it.
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("HANDOVER_STORE__URL", store_url)
+    with PlanStore(store_url) as plans, Ledger(store_url) as ledger:
+        plan = make_plan(username=username, app_name="Campaign Sync")
+        saved = plans.save(plan.model_copy(update={"hash": plan_hash(plan)}))
+        migration = "m-0a1b2c3d4e5f"
+        ledger.open(
+            Opening(
+                migration_id=migration, finding_id="f-0a1b2c3d4e5f",
+                org_id=str(env.org.org.org_id), app_key="client:campaigns",
+                app_name="Campaign Sync", human_user_id="005000000000001AAA",
+                human_username="mia@audit.test", plan_hash=saved.plan_hash,
+            )
+        )  # fmt: skip
+        ledger.finish(migration, "successful", f"Campaign Sync runs as {username}")
+
+    from flows.audit import audit
+
+    result = audit(emulator_info=str(env.info), ask_approval=False)
+    (user,) = result["users"]
+    assert (user["username"], user["source"], user["apps"]) == (username, "handover", [])
+    assert [(h["object"], h["permission_set"]) for h in user["held"]] == [
+        ("Order", "HO_Campaign_Sync_0a1b2c3d")
+    ]
+    assert user["used"] == [] and user["changes"] == [] and result["outcomes"] == {}
+    (why,) = user["not_judged"]
+    assert "no discovery run has classified this user's traffic yet" in why
+    assert "handover discover" in why
