@@ -12,6 +12,7 @@ discovery's own ingest tasks.
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, date, datetime, timedelta
 
@@ -172,8 +173,9 @@ def verify_traffic(
         mine = store.window_traffic(org_id, new_id, plan.app_key, window.start, window.end)
         theirs = store.window_traffic(org_id, human_id, plan.app_key, window.start, window.end)
     days = window.hours / 24
+    hours = [(window.start + timedelta(hours=i)).hour for i in range(math.floor(window.hours))]
     baseline = verify.baseline_from_plan(plan).model_copy(
-        update={"status_codes": before.status_codes}
+        update={"status_codes": before.status_codes, "by_hour": before.by_hour}
     )
     access = Records(run.gateway).effective_access(new_id)
     inputs = VerificationInputs(
@@ -186,12 +188,14 @@ def verify_traffic(
             operations=mine.operations,
             status_codes=mine.status_codes,
             logins=logins.get(new_id, 0),
+            hours_of_day=hours,
         ),
         human=TrafficFigures(
             days=days,
             operations=theirs.operations,
             status_codes=theirs.status_codes,
             logins=logins.get(ids.to18(human_id), 0),
+            hours_of_day=hours,
         ),
     )
     result = _judge(run, inputs)

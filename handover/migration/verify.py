@@ -5,12 +5,16 @@ Static: the new user's effective access, read back from the org, holds every pla
 permission and nothing beyond the plan and what its profile gives every user of it (the
 exact difference is named). Live, over the verification window against the plan's
 baseline: the app's logins now come from the new user, the human's calls through the app
-stopped, each object x operation runs at the baseline's daily volume within a tolerance,
-the success rate held, and no new error codes appeared. No traffic at all is
+stopped, each object x operation runs within a tolerance of what it did in the same hours
+of the baseline's days (the daily average where the store has no hours), the success rate
+held, and no new error codes appeared. No traffic at all is
 "inconclusive", never "successful". Every check comes with its reason and figures.
 """
 
 from __future__ import annotations
+
+import math
+from typing import Any
 
 from ..models import AccessPlan, HumanAccess, PermissionSetSpec, UsageProfile
 from ..models.migration import (
@@ -152,17 +156,32 @@ def _volume(
     baseline: TrafficFigures, window: TrafficFigures, tolerance: float, min_expected: float
 ) -> Check:
     off: list[str] = []
-    judged: dict[str, dict[str, float]] = {}
+    judged: dict[str, dict[str, Any]] = {}
     unjudged: list[str] = []
     for op, count in sorted(baseline.operations.items()):
-        expected = count / baseline.days * window.days
         actual = window.operations.get(op, 0)
+        seen = _same_hours(baseline, op, window.hours_of_day)
+        if seen:
+            # What the baseline's days did in the window's hours: a job that runs every few
+            # hours is judged on its runs, not on an average that no window ever sees.
+            expected, low, high = sum(seen) / len(seen), float(min(seen)), float(max(seen))
+        else:
+            expected = low = high = count / baseline.days * window.days
         if expected < min_expected:
             unjudged.append(op)
             continue
         judged[op] = {"expected": round(expected, 1), "actual": actual}
-        if abs(actual / expected - 1) > tolerance:
-            off.append(f"{op}: {actual} calls, ~{expected:.0f} expected")
+        if seen:
+            judged[op]["baseline_range"] = [min(seen), max(seen)]
+        if actual < low * (1 - tolerance) or actual > high * (1 + tolerance):
+            off.append(
+                f"{op}: {actual} calls, ~{expected:.0f} expected"
+                + (
+                    f" ({low:.0f}-{high:.0f} in the same hours of {len(seen)} baseline days)"
+                    if seen
+                    else ""
+                )
+            )
     reason = (
         f"{len(judged)} object x operation volume(s) within {tolerance:.0%} of the baseline"
         if not off
@@ -176,6 +195,16 @@ def _volume(
         reason=reason,
         figures={"operations": judged, "too_rare": unjudged, "tolerance": tolerance},
     )
+
+
+def _same_hours(baseline: TrafficFigures, op: str, hours_of_day: list[int]) -> list[int]:
+    """The op's calls in ``hours_of_day`` on each observed baseline day (0 on a day it made
+    none); empty when the baseline has no hour-by-hour figures for it."""
+    days = baseline.by_hour.get(op)
+    if not days or not hours_of_day:
+        return []
+    seen = [sum(counts[h] for h in hours_of_day) for counts in days.values()]
+    return seen + [0] * max(0, math.floor(baseline.days) - len(seen))
 
 
 def _success(baseline: TrafficFigures, window: TrafficFigures, tolerance: float) -> Check:

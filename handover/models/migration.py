@@ -179,6 +179,11 @@ class TrafficFigures(FrozenModel):
     operations: dict[str, int] = Field(default_factory=dict)  # "Order.create" -> calls
     status_codes: dict[str, int] = Field(default_factory=dict)  # "200" -> calls
     logins: int = 0  # logins / token uses through the app
+    # The baseline's days hour by hour, where the store has them: "Order.create" ->
+    # {"2026-10-01": 24 calls by UTC hour}. The window is judged against the same hours of
+    # those days: a job's runs fall in some hours and not others.
+    by_hour: dict[str, dict[str, list[int]]] = Field(default_factory=dict)
+    hours_of_day: list[int] = Field(default_factory=list)  # the window's, one per hour (UTC)
 
     @property
     def calls(self) -> int:

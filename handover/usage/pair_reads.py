@@ -41,6 +41,8 @@ class WindowTraffic:
 
     operations: dict[str, int] = field(default_factory=dict)
     status_codes: dict[str, int] = field(default_factory=dict)
+    # The successful calls per "Object.operation", day (ISO) and UTC hour of that day.
+    by_hour: dict[str, dict[str, list[int]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -118,19 +120,25 @@ def window_traffic(
     ).all()
     operations: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
+    by_hour: dict[str, dict[str, list[int]]] = {}
     for day, event_type, entities, operation, status, *hours in rows:
         if (sources.get(day) == "free") != (event_type == _FREE):
             continue
-        calls = sum(
-            n for at, n in zip(_hour_starts(day), hours, strict=True) if start <= at and at < end
-        )
+        inside = [
+            n if start <= at and at < end else 0
+            for at, n in zip(_hour_starts(day), hours, strict=True)
+        ]
+        calls = sum(inside)
         if not calls:
             continue
         statuses["200" if status == "success" else status] += calls
         if operation in PLAN_OPERATIONS and is_success(status):
             for entity in entity_names(entities):
-                operations[f"{entity}.{operation}"] += calls
-    return WindowTraffic(dict(sorted(operations.items())), dict(sorted(statuses.items())))
+                op = f"{entity}.{operation}"
+                operations[op] += calls
+                counts = by_hour.setdefault(op, {}).setdefault(day.isoformat(), [0] * 24)
+                counts[:] = [a + b for a, b in zip(counts, inside, strict=True)]
+    return WindowTraffic(dict(sorted(operations.items())), dict(sorted(statuses.items())), by_hour)
 
 
 def account_activity(

@@ -161,3 +161,60 @@ def test_traffic_of_a_usage_profile() -> None:
     assert figures.error_codes == {"500"} and figures.success_rate == pytest.approx(88 / 90)
     result = judge(inputs(baseline=baseline_from_plan(PLAN), new_user=figures))
     assert result.figures["error-codes"] == {"new": {"500": 2}}
+
+
+def every_two_hours(calls: int, days: int, *, first_hour: int = 0) -> dict[str, list[int]]:
+    """A job's successful calls by hour: ``calls`` at every other hour, each day."""
+    hours = [calls if h % 2 == first_hour % 2 else 0 for h in range(24)]
+    return {f"2026-10-{d + 1:02d}": list(hours) for d in range(days)}
+
+
+def test_a_job_every_two_hours_is_judged_on_the_runs_the_window_holds() -> None:
+    """A 3-hour window holds one run or two of a job that runs every other hour: the daily
+    average (1.5 runs) fails the window with two by 33 %, the one with one by 33 %; judged
+    against the same hours of the baseline's days, both are as before."""
+    base = baseline_from_plan(make_plan(operations=[("Order", "create", 14 * 12 * 20)]))
+    base = base.model_copy(update={"by_hour": {"Order.create": every_two_hours(20, 14)}})
+    for hours, calls in (([0, 1, 2], 40), ([1, 2, 3], 20)):
+        new_user = window(
+            days=3 / 24, operations={"Order.create": calls}, status_codes={"200": calls},
+            hours_of_day=hours,
+        )  # fmt: skip
+        result = judge(inputs(baseline=base, new_user=new_user), volume_tolerance=0.25)
+        volume = next(c for c in result.checks if c.name == "volume")
+        assert volume.ok, volume.reason
+        assert volume.figures["operations"]["Order.create"]["expected"] == calls
+        # The daily average alone (no hours): 30 expected, 40 and 20 both off by a third.
+        flat = base.model_copy(update={"by_hour": {}})
+        result = judge(inputs(baseline=flat, new_user=new_user), volume_tolerance=0.25)
+        assert "~30 expected" in next(c for c in result.checks if c.name == "volume").reason
+
+
+def test_the_same_hours_still_catch_a_job_that_runs_half_as_much() -> None:
+    base = baseline_from_plan(make_plan(operations=[("Order", "create", 14 * 12 * 20)]))
+    base = base.model_copy(update={"by_hour": {"Order.create": every_two_hours(20, 14)}})
+    half = window(
+        days=4 / 24, operations={"Order.create": 18}, status_codes={"200": 18},
+        hours_of_day=[0, 1, 2, 3],
+    )  # fmt: skip
+    result = judge(inputs(baseline=base, new_user=half), volume_tolerance=0.5)
+    volume = next(c for c in result.checks if c.name == "volume")
+    assert volume.ok is False
+    assert "Order.create: 18 calls, ~40 expected (40-40 in the same hours of 14" in volume.reason
+
+
+def test_days_without_the_operation_count_as_none_in_those_hours() -> None:
+    """Observed days the store holds no call of the op for are days it made none: the range
+    reaches 0 and a quiet window is not "off"; the expectation drops with them."""
+    base = baseline_from_plan(make_plan(operations=[("Order", "create", 7 * 12 * 20)]))
+    base = base.model_copy(update={"days": 14, "by_hour": {"Order.create": every_two_hours(20, 7)}})
+    quiet = window(
+        days=2 / 24, operations={"Order.create": 0}, status_codes={"200": 5},
+        hours_of_day=[4, 5],
+    )  # fmt: skip
+    volume = next(
+        c for c in judge(inputs(baseline=base, new_user=quiet)).checks if c.name == "volume"
+    )
+    assert volume.ok, volume.reason
+    figures = volume.figures["operations"]["Order.create"]
+    assert figures == {"expected": 10.0, "actual": 0, "baseline_range": [0, 20]}

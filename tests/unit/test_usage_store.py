@@ -195,6 +195,22 @@ def test_hourly_files_of_one_day_add_up(store: UsageStore) -> None:
     assert last == datetime(2026, 11, 2, 5, 7, tzinfo=UTC)
 
 
+def test_window_traffic_keeps_each_days_calls_by_hour(store: UsageStore) -> None:
+    """Verification judges a window against the same hours of the baseline's days: the
+    window's successful calls per operation, day and UTC hour, inside [start, end) only."""
+    days = [DAY, DAY + timedelta(days=1)]
+    for d in days:
+        store.ingest_event_log(ORG, meta(d), day_file(d))
+    start = datetime.combine(DAY, datetime.min.time(), UTC) + timedelta(hours=2)
+    traffic = store.window_traffic(ORG, HUMAN, f"app:{to18(APP)}", start, start + timedelta(days=1))
+    creates = traffic.by_hour["Order.create"]
+    assert sorted(creates) == [d.isoformat() for d in days]
+    first, second = creates[DAY.isoformat()], creates[days[1].isoformat()]
+    assert (first[1], first[2]) == (0, 3)  # 01:00 is before the window
+    assert (second[1], second[2]) == (3, 0)  # 02:00 of the next day is after it
+    assert sum(first) + sum(second) == traffic.operations["Order.create"] == 6
+
+
 def test_unknown_event_types_are_recorded_and_listed(store: UsageStore) -> None:
     result = store.ingest_event_log(ORG, meta(DAY, "0AT5g0000000UIT", "UITracking"), b"x")
     assert result.unknown_type and result.aggregates == 0
