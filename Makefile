@@ -33,9 +33,11 @@ demo: $(STAMP)
 	$(VENV)/bin/handover demo
 
 # `make test` skips the tests marked slow (migrations through a running stack, the crash
-# test: several minutes on 2 cores); `make test-all` runs them too.
+# test: several minutes on 2 cores); `make test-all` runs them too. `make test` runs a process
+# per core (at most 4), each test file whole in one of them: the tests wait on servers
+# (the emulators, Prefect) more than they compute. `make test-all` (CI) runs them in one.
 test: $(STAMP)
-	$(TEST_ENV) $(PY) -m pytest -q -m "not slow"
+	$(TEST_ENV) $(PY) -m pytest -q -m "not slow" -n auto --maxprocesses 4 --dist loadfile
 
 test-all: $(STAMP)
 	$(TEST_ENV) $(PY) -m pytest -q

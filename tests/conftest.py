@@ -4,12 +4,42 @@ and Prefect stays offline and local."""
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from psycopg import sql
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+def _postgres_per_worker() -> None:
+    """Under pytest-xdist (`make test`) each worker gets a database of its own next to
+    TEST_POSTGRES_URL's: the PostgreSQL tests empty theirs before they start. Runs before
+    the test modules read the variable."""
+    url, worker = os.environ.get("TEST_POSTGRES_URL"), os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return
+    import psycopg
+
+    parts = urlsplit(url)
+    mine = f"{parts.path.lstrip('/')}_{worker}"
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (mine,))
+            if found.fetchone() is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(mine)))
+    except psycopg.Error as exc:
+        raise pytest.UsageError(
+            f"cannot create the test worker's database {mine} next to TEST_POSTGRES_URL's "
+            f"({type(exc).__name__}): grant its role CREATEDB, or run the tests in one "
+            "process (pytest -p no:xdist)"
+        ) from None
+    os.environ["TEST_POSTGRES_URL"] = urlunsplit(parts._replace(path=f"/{mine}"))
+
+
+_postgres_per_worker()
 
 
 @pytest.fixture(autouse=True)

@@ -36,11 +36,12 @@ from .rules import (
     may_reject,
     may_revoke,
 )
-from .runs import TERMINAL_STATES, PrefectRuns
+from .runs import TERMINAL_STATES, PrefectRuns, ResumeResult
 
 log = logging.getLogger("handover.approvals")
 FollowUp = Callable[[], None]
 GROUP_CACHE_SECONDS = 60.0  # usergroups.users.list is rate-tier 2; membership rarely changes
+RESUME_RETRIES = (0.25, 0.75, 2.0)  # seconds between tries of a resume Prefect answered 503
 
 
 @dataclass(frozen=True)
@@ -81,11 +82,13 @@ class ApprovalDesk:
         token_key: bytes,
         clock: Callable[[], datetime],
         revoker: Revoker | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.book, self.slack, self.runs, self.settings = book, slack, runs, settings
         self.token_key = token_key
         self.clock = clock
         self.revoker = revoker
+        self.sleep = sleep  # between tries of a transient resume (tests pass their own)
         self._group: tuple[float, frozenset[str]] | None = None
 
     # -- who clicked ------------------------------------------------------------------------
@@ -269,7 +272,7 @@ class ApprovalDesk:
             return
         where = f"gate {migration_id}/{gate} (run {record.flow_run_id})"
         try:
-            result = self.runs.resume(record.flow_run_id, self.run_input(record))
+            result = self._resume(record)
             if result.status == "ABORT":
                 state = self.runs.state_type(record.flow_run_id)
                 if state is not None and state not in TERMINAL_STATES:
@@ -302,6 +305,23 @@ class ApprovalDesk:
                 log.error("%s: %s", where, exc)
                 return
         self._refresh(record)
+
+    def _resume(self, record: GateRecord) -> ResumeResult:
+        """Resume the run, trying again at once when Prefect's answer was transient: its
+        SQLite database answers 503 while another write holds it, which clears in moments.
+        After ``RESUME_RETRIES`` the reaper delivers it on a later tick. Safe to repeat: a
+        503 rolled the resume back, and a resume that did take answers ABORT (not paused)."""
+        runs, run_input = self.runs, self.run_input(record)
+        for pause in (*RESUME_RETRIES, None):
+            try:
+                return runs.resume(record.flow_run_id, run_input)
+            except TransientPrefectError as exc:
+                if pause is None:
+                    raise
+                log.info("gate %s/%s: %s; again in %g s", record.migration_id, record.gate,
+                         exc, pause)  # fmt: skip
+                self.sleep(pause)
+        raise AssertionError("unreachable")
 
     def expire(self, record: GateRecord) -> bool:
         """Close an undecided gate past its expiry as ``expired`` (True if this call did)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from handover.errors import TransientPrefectError
 from handover.settings import ApprovalsSettings
 from handover.slack.desk import ApprovalDesk
 from handover.slack.gatebook import GateDecision, MemoryGateBook
@@ -17,15 +18,18 @@ NOW = datetime(2026, 11, 2, 14, 5, tzinfo=UTC)
 
 
 class Runs:
-    """Prefect's answers, in order."""
+    """Prefect's answers, in order (an exception is raised)."""
 
-    def __init__(self, *answers: ResumeResult) -> None:
+    def __init__(self, *answers: ResumeResult | Exception) -> None:
         self.answers = list(answers)
         self.inputs: list[dict[str, Any] | None] = []
 
     def resume(self, flow_run_id: str, run_input: dict[str, Any] | None) -> ResumeResult:
         self.inputs.append(run_input)
-        return self.answers.pop(0)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
     def state_type(self, flow_run_id: str) -> str | None:
         return "PAUSED"
@@ -61,3 +65,41 @@ def test_a_decision_before_the_input_schema_is_saved_is_delivered_again() -> Non
     gate = book.get("m-0123456789ab", "cutover")
     assert gate is not None and gate.delivery == "accepted"
     assert len(runs.inputs) == 2 and runs.inputs[0] == runs.inputs[1]
+
+
+def desk_with(runs: Runs, slept: list[float]) -> tuple[ApprovalDesk, MemoryGateBook]:
+    book = MemoryGateBook()
+    book.add_gate(record("cutover"))
+    book.decide(
+        "m-0123456789ab", "cutover",
+        GateDecision(decision="approve", approvers=["U0LOOMIS01"], decided_at=NOW),
+    )  # fmt: skip
+    desk = ApprovalDesk(
+        book, Slack(), runs, ApprovalsSettings(approvers=["U0LOOMIS01"]),  # type: ignore[arg-type]
+        token_key=b"k" * 32, clock=lambda: NOW + timedelta(seconds=1), sleep=slept.append,
+    )  # fmt: skip
+    return desk, book
+
+
+def test_a_resume_prefect_answered_503_is_tried_again_at_once() -> None:
+    """Prefect on SQLite answers 503 while another write holds its database: the decision
+    reaches the run moments later, not at the reaper's next tick (30 s)."""
+    busy = TransientPrefectError("resuming flow run: Prefect answered HTTP 503", status=503)
+    runs, slept = Runs(busy, busy, ResumeResult("ACCEPT", None)), []
+    desk, book = desk_with(runs, slept)
+    desk.deliver("m-0123456789ab", "cutover")
+    gate = book.get("m-0123456789ab", "cutover")
+    assert gate is not None and gate.delivery == "accepted"
+    assert slept == [0.25, 0.75] and len(runs.inputs) == 3
+
+
+def test_a_resume_still_failing_after_the_retries_is_left_to_the_reaper() -> None:
+    busy = TransientPrefectError("resuming flow run: Prefect answered HTTP 503", status=503)
+    runs, slept = Runs(busy, busy, busy, busy, ResumeResult("ACCEPT", None)), []
+    desk, book = desk_with(runs, slept)
+    desk.deliver("m-0123456789ab", "cutover")
+    gate = book.get("m-0123456789ab", "cutover")
+    assert gate is not None and gate.delivery is None and len(runs.inputs) == 4
+    desk.deliver("m-0123456789ab", "cutover")  # the reaper's tick
+    gate = book.get("m-0123456789ab", "cutover")
+    assert gate is not None and gate.delivery == "accepted"
