@@ -43,30 +43,6 @@ class Slack:
         return lambda *a, **k: self.updates.append((name, a, k)) or {}
 
 
-def test_a_decision_before_the_input_schema_is_saved_is_delivered_again() -> None:
-    book = MemoryGateBook()
-    book.add_gate(record("cutover"))
-    book.decide(
-        "m-0123456789ab", "cutover",
-        GateDecision(decision="approve", approvers=["U0LOOMIS01"], decided_at=NOW),
-    )  # fmt: skip
-    runs = Runs(
-        ResumeResult("REJECT", "Run input schema not found."),
-        ResumeResult("ACCEPT", None),
-    )
-    desk = ApprovalDesk(
-        book, Slack(), runs, ApprovalsSettings(approvers=["U0LOOMIS01"]),  # type: ignore[arg-type]
-        token_key=b"k" * 32, clock=lambda: NOW + timedelta(seconds=1),
-    )  # fmt: skip
-    desk.deliver("m-0123456789ab", "cutover")
-    gate = book.get("m-0123456789ab", "cutover")
-    assert gate is not None and gate.delivery is None  # not refused: the reaper retries
-    desk.deliver("m-0123456789ab", "cutover")
-    gate = book.get("m-0123456789ab", "cutover")
-    assert gate is not None and gate.delivery == "accepted"
-    assert len(runs.inputs) == 2 and runs.inputs[0] == runs.inputs[1]
-
-
 def desk_with(runs: Runs, slept: list[float]) -> tuple[ApprovalDesk, MemoryGateBook]:
     book = MemoryGateBook()
     book.add_gate(record("cutover"))
@@ -81,11 +57,26 @@ def desk_with(runs: Runs, slept: list[float]) -> tuple[ApprovalDesk, MemoryGateB
     return desk, book
 
 
+def test_a_decision_before_the_input_schema_is_saved_is_delivered_again() -> None:
+    runs = Runs(
+        ResumeResult("REJECT", "Run input schema not found."),
+        ResumeResult("ACCEPT", None),
+    )
+    desk, book = desk_with(runs, [])
+    desk.deliver("m-0123456789ab", "cutover")
+    gate = book.get("m-0123456789ab", "cutover")
+    assert gate is not None and gate.delivery is None  # not refused: the reaper retries
+    desk.deliver("m-0123456789ab", "cutover")
+    gate = book.get("m-0123456789ab", "cutover")
+    assert gate is not None and gate.delivery == "accepted"
+    assert len(runs.inputs) == 2 and runs.inputs[0] == runs.inputs[1]
+
+
 def test_a_resume_prefect_answered_503_is_tried_again_at_once() -> None:
     """Prefect on SQLite answers 503 while another write holds its database: the decision
     reaches the run moments later, not at the reaper's next tick (30 s)."""
     busy = TransientPrefectError("resuming flow run: Prefect answered HTTP 503", status=503)
-    runs, slept = Runs(busy, busy, ResumeResult("ACCEPT", None)), []
+    runs, slept = Runs(busy, busy, ResumeResult("ACCEPT", None)), list[float]()
     desk, book = desk_with(runs, slept)
     desk.deliver("m-0123456789ab", "cutover")
     gate = book.get("m-0123456789ab", "cutover")
@@ -95,7 +86,7 @@ def test_a_resume_prefect_answered_503_is_tried_again_at_once() -> None:
 
 def test_a_resume_still_failing_after_the_retries_is_left_to_the_reaper() -> None:
     busy = TransientPrefectError("resuming flow run: Prefect answered HTTP 503", status=503)
-    runs, slept = Runs(busy, busy, busy, busy, ResumeResult("ACCEPT", None)), []
+    runs, slept = Runs(busy, busy, busy, busy, ResumeResult("ACCEPT", None)), list[float]()
     desk, book = desk_with(runs, slept)
     desk.deliver("m-0123456789ab", "cutover")
     gate = book.get("m-0123456789ab", "cutover")
