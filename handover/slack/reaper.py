@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 
-from handover.errors import HandoverError
+from handover.errors import HandoverError, TransientPrefectError
 
 from .desk import ApprovalDesk
 from .gatebook import GateBook, Wake
@@ -47,7 +47,13 @@ class Reaper:
         return done
 
     def _wake(self, wake: Wake) -> bool:
-        result = self.runs.resume(wake.flow_run_id, None)
+        try:
+            result = self.runs.resume(wake.flow_run_id, None)
+        except TransientPrefectError:
+            # Claimed (deleted) above: put it back, or the run would wait past its window
+            # for good while Prefect is busy (SQLite's 503) or down. The next pass retries.
+            self.book.set_wake(wake)
+            raise
         if result.accepted:
             log.info("migration %s: verification window over, run resumed", wake.migration_id)
             return True
