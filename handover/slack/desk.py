@@ -264,15 +264,17 @@ class ApprovalDesk:
         )  # fmt: skip
         return gate_input.model_dump()
 
-    def deliver(self, migration_id: str, gate: str) -> None:
+    def deliver(self, migration_id: str, gate: str, *, retry_now: bool = True) -> None:
         """Resume the gate's run with its decision, once; leave it for the reaper to retry
-        when Prefect cannot take it yet (down, or the run not paused at this moment)."""
+        when Prefect cannot take it yet (down, or the run not paused at this moment). The
+        reaper passes ``retry_now=False``: its next pass is the retry, and with Prefect down
+        a pass must not sleep through every pending gate."""
         record = self.book.get(migration_id, gate)
         if record is None or record.outcome is None or record.delivery is not None:
             return
         where = f"gate {migration_id}/{gate} (run {record.flow_run_id})"
         try:
-            result = self._resume(record)
+            result = self._resume(record, retry_now)
             if result.status == "ABORT":
                 state = self.runs.state_type(record.flow_run_id)
                 if state is not None and state not in TERMINAL_STATES:
@@ -306,13 +308,13 @@ class ApprovalDesk:
                 return
         self._refresh(record)
 
-    def _resume(self, record: GateRecord) -> ResumeResult:
+    def _resume(self, record: GateRecord, retry_now: bool) -> ResumeResult:
         """Resume the run, trying again at once when Prefect's answer was transient: its
         SQLite database answers 503 while another write holds it, which clears in moments.
         After ``RESUME_RETRIES`` the reaper delivers it on a later tick. Safe to repeat: a
         503 rolled the resume back, and a resume that did take answers ABORT (not paused)."""
         runs, run_input = self.runs, self.run_input(record)
-        for pause in (*RESUME_RETRIES, None):
+        for pause in (*(RESUME_RETRIES if retry_now else ()), None):
             try:
                 return runs.resume(record.flow_run_id, run_input)
             except TransientPrefectError as exc:

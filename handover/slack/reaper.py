@@ -39,7 +39,10 @@ class Reaper:
             done["expired"] += self._safely(partial(self.desk.expire, record))
         for record in self.book.undelivered():
             if record.outcome is not None and now - record.outcome.decided_at >= FRESH:
-                self._safely(partial(self.desk.deliver, record.migration_id, record.gate))
+                # No retry at once: the next pass is the retry (an expiry still retries
+                # at once, the one delivery it makes).
+                redeliver = partial(self.desk.deliver, retry_now=False)
+                self._safely(partial(redeliver, record.migration_id, record.gate))
                 done["redelivered"] += 1
         for wake in self.book.due_wakes(now):
             if self.book.claim_wake(wake):

@@ -94,3 +94,12 @@ def test_a_resume_still_failing_after_the_retries_is_left_to_the_reaper() -> Non
     desk.deliver("m-0123456789ab", "cutover")  # the reaper's tick
     gate = book.get("m-0123456789ab", "cutover")
     assert gate is not None and gate.delivery == "accepted"
+
+
+def test_the_reaper_does_not_retry_at_once_its_next_pass_does() -> None:
+    busy = TransientPrefectError("resuming flow run: Prefect answered HTTP 503", status=503)
+    runs, slept = Runs(busy, ResumeResult("ACCEPT", None)), list[float]()
+    desk, book = desk_with(runs, slept)
+    desk.deliver("m-0123456789ab", "cutover", retry_now=False)
+    gate = book.get("m-0123456789ab", "cutover")
+    assert gate is not None and gate.delivery is None and slept == [] and len(runs.answers) == 1
