@@ -4,31 +4,15 @@ take (busy, down) is kept for the next pass, never dropped: a deployment run wai
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from handover.errors import TransientPrefectError
 from handover.slack.gatebook import MemoryGateBook, Wake
 from handover.slack.reaper import Reaper
 from handover.slack.runs import ResumeResult
+from tests.unit.test_desk_delivery import Runs
 
 NOW = datetime(2026, 11, 2, 14, 5, tzinfo=UTC)
 RUN = "00000000-0000-4000-8000-0000000000aa"
-
-
-class Runs:
-    """Prefect's answers to resume, in order (an exception is raised)."""
-
-    def __init__(self, *answers: ResumeResult | Exception) -> None:
-        self.answers = list(answers)
-
-    def resume(self, flow_run_id: str, run_input: dict[str, Any] | None) -> ResumeResult:
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    def state_type(self, flow_run_id: str) -> str | None:
-        return "SUSPENDED"
 
 
 def test_a_wake_prefect_could_not_take_is_tried_again_next_pass() -> None:
