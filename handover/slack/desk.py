@@ -314,16 +314,17 @@ class ApprovalDesk:
         After ``RESUME_RETRIES`` the reaper delivers it on a later tick. Safe to repeat: a
         503 rolled the resume back, and a resume that did take answers ABORT (not paused)."""
         runs, run_input = self.runs, self.run_input(record)
-        for pause in (*(RESUME_RETRIES if retry_now else ()), None):
+        pauses = list(RESUME_RETRIES if retry_now else ())
+        while True:
             try:
                 return runs.resume(record.flow_run_id, run_input)
             except TransientPrefectError as exc:
-                if pause is None:
+                if not pauses:
                     raise
+                pause = pauses.pop(0)
                 log.info("gate %s/%s: %s; again in %g s", record.migration_id, record.gate,
                          exc, pause)  # fmt: skip
                 self.sleep(pause)
-        raise AssertionError("unreachable")
 
     def expire(self, record: GateRecord) -> bool:
         """Close an undecided gate past its expiry as ``expired`` (True if this call did)."""
