@@ -12,7 +12,6 @@ discovery's own ingest tasks.
 
 from __future__ import annotations
 
-import math
 import time
 from datetime import UTC, date, datetime, timedelta
 
@@ -173,7 +172,7 @@ def verify_traffic(
         mine = store.window_traffic(org_id, new_id, plan.app_key, window.start, window.end)
         theirs = store.window_traffic(org_id, human_id, plan.app_key, window.start, window.end)
     days = window.hours / 24
-    hours = [(window.start + timedelta(hours=i)).hour for i in range(math.floor(window.hours))]
+    hours = window.hours_of_day
     baseline = verify.baseline_from_plan(plan).model_copy(
         update={"status_codes": before.status_codes, "by_hour": before.by_hour}
     )

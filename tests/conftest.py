@@ -7,7 +7,6 @@ import os
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from psycopg import sql
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -22,6 +21,7 @@ def _postgres_per_worker() -> None:
     if not url or not worker:
         return
     import psycopg
+    from psycopg import sql
 
     parts = urlsplit(url)
     mine = f"{parts.path.lstrip('/')}_{worker}"

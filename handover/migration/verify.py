@@ -174,14 +174,8 @@ def _volume(
         if seen:
             judged[op]["baseline_range"] = [min(seen), max(seen)]
         if actual < low * (1 - tolerance) or actual > high * (1 + tolerance):
-            off.append(
-                f"{op}: {actual} calls, ~{expected:.0f} expected"
-                + (
-                    f" ({low:.0f}-{high:.0f} in the same hours of {len(seen)} baseline days)"
-                    if seen
-                    else ""
-                )
-            )
+            note = f" ({low:.0f}-{high:.0f} in the same hours of {len(seen)} baseline days)"
+            off.append(f"{op}: {actual} calls, ~{expected:.0f} expected{note if seen else ''}")
     reason = (
         f"{len(judged)} object x operation volume(s) within {tolerance:.0%} of the baseline"
         if not off

@@ -32,6 +32,11 @@ class VerificationWindow:
         return (self.end - self.start) / HOUR
 
     @property
+    def hours_of_day(self) -> list[int]:
+        """The UTC hour of day of each of the window's hours, in order."""
+        return [(self.start + HOUR * i).hour for i in range(math.floor(self.hours))]
+
+    @property
     def days(self) -> list[date]:
         """The UTC days the window touches (whose daily logs it needs)."""
         first, last = self.start.date(), (self.end - timedelta(microseconds=1)).date()

@@ -137,7 +137,8 @@ def window_traffic(
                 op = f"{entity}.{operation}"
                 operations[op] += calls
                 counts = by_hour.setdefault(op, {}).setdefault(day.isoformat(), [0] * 24)
-                counts[:] = [a + b for a, b in zip(counts, inside, strict=True)]
+                for h, n in enumerate(inside):
+                    counts[h] += n
     return WindowTraffic(dict(sorted(operations.items())), dict(sorted(statuses.items())), by_hour)
 
 

@@ -55,6 +55,7 @@ def test_the_window_starts_after_the_settling_time_on_a_whole_hour() -> None:
     # The last day's daily log file is due the morning after.
     assert w.ready_at == datetime(2026, 11, 4, 6, tzinfo=UTC)
     assert w.hours == 24
+    assert w.hours_of_day == [*range(12, 24), *range(12)]  # the verdict's "same hours"
     short = verification_window(
         datetime(2026, 11, 2, 10, 0, tzinfo=UTC), settle_minutes=0, window_hours=0.5
     )
